@@ -1,0 +1,22 @@
+#pragma once
+// The `fathom` subcommands. Each returns the process exit status; bad input throws
+// fathom::Error, which main() turns into one line on stderr and status 2.
+#include <string>
+
+namespace fathom::cli {
+
+struct CommonFlags {
+  std::string format = "table";
+  std::string output;  // empty: standard output
+};
+
+int cmd_catalog(const std::string& what, const CommonFlags& f);
+int cmd_model_show(const std::string& name, double context, const CommonFlags& f);
+int cmd_model_import(const std::string& file, const std::string& name, const std::string& output);
+int cmd_estimate(const std::string& scenario, const std::string& phase, size_t top, const std::string& db,
+                 const CommonFlags& f);
+
+// Writes `text` to `path` atomically (temporary file, then rename): no partial output file.
+void write_file_atomically(const std::string& path, const std::string& text, const std::string& flag);
+
+}  // namespace fathom::cli

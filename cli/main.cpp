@@ -1,0 +1,77 @@
+// The `fathom` command: parse, call the library, print. Bad input: one line on stderr, exit 2.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "common/version.h"
+
+int main(int argc, char** argv) {
+  using namespace fathom;
+  CLI::App app{"Fathom: predicts the time and cost of large-model training and serving"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", fathom::version());
+  cli::CommonFlags common;
+  auto add_common = [&](CLI::App* c) {
+    c->add_option("--format", common.format, "Output format: table, json or csv")->default_val("table");
+    c->add_option("-o,--output", common.output, "Write to this file instead of standard output");
+  };
+
+  std::string what;
+  auto* catalog = app.add_subcommand("catalog", "List the catalog: gpus, clusters or models");
+  catalog->add_option("what", what, "gpus, clusters or models")->required();
+  add_common(catalog);
+
+  auto* model = app.add_subcommand("model", "Show or import a model");
+  model->require_subcommand(1);
+  std::string model_name;
+  double context = 4096;
+  auto* show = model->add_subcommand("show", "Parameters, FLOPs per token, KV-cache and weight bytes of a model");
+  show->add_option("name", model_name, "Catalog name, catalog YAML or HuggingFace config.json")->required();
+  show->add_option("--context", context, "Context length for attention FLOPs per token")->default_val(4096);
+  add_common(show);
+  std::string import_file, import_name, import_out;
+  auto* import = model->add_subcommand("import", "Convert a HuggingFace config.json into a catalog YAML");
+  import->add_option("file", import_file, "config.json of a Llama, Mistral, Mixtral, Qwen2/Qwen3 or DeepseekV3 model")->required();
+  import->add_option("--name", import_name, "Catalog name (default: the file or folder name)");
+  import->add_option("-o,--output", import_out, "Output YAML (default: NAME.yaml in the current folder)");
+
+  std::string scenario, phase, db;
+  size_t top = 0;
+  auto* est = app.add_subcommand("estimate", "Per-operation breakdown of one training step or serving iteration");
+  est->add_option("scenario", scenario, "Scenario YAML (docs/scenario.md)")->required();
+  est->add_option("--phase", phase, "train or serve, when the scenario has both sections");
+  est->add_option("--top", top, "Show only the N most expensive operations in the table (0: all)")->default_val(0);
+  est->add_option("--db", db, "Also record the run in this SQLite database");
+  add_common(est);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return app.exit(CLI::CallForHelp());
+  } catch (const CLI::CallForAllHelp&) {
+    return app.exit(CLI::CallForAllHelp());
+  } catch (const CLI::CallForVersion&) {
+    std::cout << fathom::version() << "\n";
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    for (char& c : msg) if (c == '\n') c = ' ';
+    std::cerr << "fathom: " << msg << " (see fathom --help)\n";
+    return 2;
+  }
+
+  try {
+    if (catalog->parsed()) return cli::cmd_catalog(what, common);
+    if (show->parsed()) return cli::cmd_model_show(model_name, context, common);
+    if (import->parsed()) return cli::cmd_model_import(import_file, import_name, import_out);
+    if (est->parsed()) return cli::cmd_estimate(scenario, phase, top, db, common);
+  } catch (const fathom::Error& e) {
+    std::string msg = e.what();
+    for (char& c : msg) if (c == '\n') c = ' ';
+    std::cerr << "fathom: " << msg << "\n";
+    return 2;
+  }
+  return 2;
+}

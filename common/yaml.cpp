@@ -1,0 +1,227 @@
+#include "common/yaml.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "common/suggest.h"
+
+namespace fathom {
+
+YamlNode::YamlNode(std::shared_ptr<const std::string> file, YAML::Node node, std::string path)
+    : file_(std::move(file)), node_(std::move(node)), path_(std::move(path)) {}
+
+std::string YamlNode::where() const {
+  if (node_.IsDefined()) {
+    auto m = node_.Mark();
+    if (m.line >= 0) return fmt::format("{}:{}", *file_, m.line + 1);
+  }
+  return *file_;
+}
+
+std::string YamlNode::found() const {
+  if (!node_.IsDefined() || node_.IsNull()) return "nothing";
+  if (node_.IsScalar()) return "'" + node_.Scalar() + "'";
+  if (node_.IsSequence()) return "a list";
+  if (node_.IsMap()) return "a map";
+  return "an unreadable value";
+}
+
+void YamlNode::fail(const std::string& expected) const {
+  std::string key = path_.empty() ? "" : "'" + path_ + "': ";
+  throw InputError(where(), key + "expected " + expected + ", found " + found());
+}
+
+void YamlNode::fail_message(const std::string& message) const {
+  std::string key = path_.empty() ? "" : "'" + path_ + "': ";
+  throw InputError(where(), key + message);
+}
+
+void YamlNode::expect_map() const {
+  if (!node_.IsMap()) fail("a map of keys");
+}
+
+bool YamlNode::has(std::string_view key) const { return find(key).has_value(); }
+
+std::optional<YamlNode> YamlNode::find(std::string_view key) const {
+  expect_map();
+  YAML::Node child = node_[std::string(key)];
+  if (!child.IsDefined() || child.IsNull()) return std::nullopt;
+  std::string p = path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  return YamlNode(file_, child, p);
+}
+
+YamlNode YamlNode::at(std::string_view key) const {
+  auto c = find(key);
+  if (!c) {
+    std::string p = path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+    std::vector<std::string> keys;
+    for (auto it = node_.begin(); it != node_.end(); ++it) keys.push_back(it->first.as<std::string>());
+    std::string hint;
+    auto close = closest_names(key, keys, 1);
+    if (!close.empty() && close[0] != key) hint = " (found '" + close[0] + "' instead; misspelled?)";
+    throw InputError(where(), "missing required key '" + p + "'" + hint);
+  }
+  return *c;
+}
+
+std::vector<YamlNode> YamlNode::items() const {
+  if (!node_.IsSequence()) fail("a list");
+  std::vector<YamlNode> r;
+  size_t i = 0;
+  for (const auto& n : node_) r.emplace_back(file_, n, fmt::format("{}[{}]", path_, i++));
+  return r;
+}
+
+std::vector<std::pair<std::string, YamlNode>> YamlNode::entries() const {
+  expect_map();
+  std::vector<std::pair<std::string, YamlNode>> r;
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    std::string k = it->first.as<std::string>();
+    std::string p = path_.empty() ? k : path_ + "." + k;
+    r.emplace_back(k, YamlNode(file_, it->second, p));
+  }
+  return r;
+}
+
+void YamlNode::expect_keys(std::initializer_list<std::string_view> allowed) const {
+  expect_map();
+  std::vector<std::string> names(allowed.begin(), allowed.end());
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    std::string k = it->first.as<std::string>();
+    bool ok = false;
+    for (auto a : allowed) ok = ok || a == k;
+    if (!ok) {
+      std::string p = path_.empty() ? k : path_ + "." + k;
+      YamlNode key_node(file_, it->first, p);
+      std::string hint = did_you_mean(k, names);
+      throw InputError(key_node.where(), "unknown key '" + p + "'" + hint);
+    }
+  }
+}
+
+std::string YamlNode::as_string() const {
+  if (!node_.IsScalar()) fail("a string");
+  return node_.Scalar();
+}
+
+double YamlNode::as_number() const {
+  if (!node_.IsScalar()) fail("a number");
+  try {
+    double v = parse_quantity(node_.Scalar(), Dimension::kCount);
+    return v;
+  } catch (const std::invalid_argument&) {
+    fail("a number");
+  }
+}
+
+double YamlNode::as_positive_number() const {
+  double v = as_number();
+  if (!(v > 0)) fail("a positive number");
+  return v;
+}
+
+double YamlNode::as_nonnegative_number() const {
+  double v = as_number();
+  if (!(v >= 0)) fail("a number >= 0");
+  return v;
+}
+
+int64_t YamlNode::as_int() const {
+  double v = as_number();
+  if (std::floor(v) != v || std::fabs(v) > 9.0e15) fail("an integer");
+  return static_cast<int64_t>(v);
+}
+
+int64_t YamlNode::as_positive_int() const {
+  if (!node_.IsScalar()) fail("a positive integer");
+  double v;
+  try {
+    v = parse_quantity(node_.Scalar(), Dimension::kCount);
+  } catch (const std::invalid_argument&) {
+    fail("a positive integer");
+  }
+  if (!(v >= 1) || std::floor(v) != v || v > 9.0e15) fail("a positive integer");
+  return static_cast<int64_t>(v);
+}
+
+int64_t YamlNode::as_nonnegative_int() const {
+  if (!node_.IsScalar()) fail("an integer >= 0");
+  double v;
+  try {
+    v = parse_quantity(node_.Scalar(), Dimension::kCount);
+  } catch (const std::invalid_argument&) {
+    fail("an integer >= 0");
+  }
+  if (!(v >= 0) || std::floor(v) != v || v > 9.0e15) fail("an integer >= 0");
+  return static_cast<int64_t>(v);
+}
+
+bool YamlNode::as_bool() const {
+  if (node_.IsScalar()) {
+    const std::string& s = node_.Scalar();
+    if (s == "true" || s == "True" || s == "yes" || s == "on") return true;
+    if (s == "false" || s == "False" || s == "no" || s == "off") return false;
+  }
+  fail("true or false");
+}
+
+double YamlNode::as_quantity(Dimension dim) const {
+  if (!node_.IsScalar()) fail(to_string(dim));
+  double v;
+  try {
+    v = parse_quantity(node_.Scalar(), dim);
+  } catch (const std::invalid_argument& e) {
+    fail_message(e.what());
+  }
+  if (!(v > 0)) fail("a positive value: " + to_string(dim));
+  return v;
+}
+
+std::string YamlNode::str_or(std::string_view key, const std::string& def) const {
+  auto c = find(key);
+  return c ? c->as_string() : def;
+}
+int64_t YamlNode::count_or(std::string_view key, int64_t def) const {
+  auto c = find(key);
+  return c ? c->as_positive_int() : def;
+}
+double YamlNode::number_or(std::string_view key, double def) const {
+  auto c = find(key);
+  return c ? c->as_number() : def;
+}
+double YamlNode::quantity_or(std::string_view key, Dimension d, double def) const {
+  auto c = find(key);
+  return c ? c->as_quantity(d) : def;
+}
+bool YamlNode::flag_or(std::string_view key, bool def) const {
+  auto c = find(key);
+  return c ? c->as_bool() : def;
+}
+
+YamlNode parse_yaml(const std::string& text, const std::string& name) {
+  auto file = std::make_shared<const std::string>(name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    std::string where = e.mark.line >= 0 ? fmt::format("{}:{}", name, e.mark.line + 1) : name;
+    throw InputError(where, "expected valid YAML, found a syntax error: " + e.msg);
+  }
+  if (!root.IsDefined() || root.IsNull()) throw InputError(name, "expected a YAML map, found an empty file");
+  if (!root.IsMap()) throw InputError(name + ":1", "expected a YAML map of keys at the top level");
+  return YamlNode(file, root, "");
+}
+
+YamlNode load_yaml_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, "expected a readable file, found none (no such file or no permission)");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_yaml(ss.str(), path);
+}
+
+}  // namespace fathom

@@ -1,0 +1,34 @@
+#pragma once
+// The hardware catalog: every GPU and cluster file under data/hardware/.
+#include <string>
+#include <vector>
+
+#include "hw/cluster.h"
+#include "hw/gpu.h"
+
+namespace fathom::hw {
+
+class HardwareCatalog {
+ public:
+  // Loads <dir>/gpus/*.yaml and <dir>/clusters/*.yaml, sorted by file name.
+  static HardwareCatalog load(const std::string& hardware_dir);
+
+  const std::vector<GpuSpec>& gpus() const { return gpus_; }
+  const std::vector<ClusterSpec>& clusters() const { return clusters_; }
+
+  // Finds a GPU by name or alias (case-insensitive). Returns nullptr when absent.
+  const GpuSpec* find_gpu(const std::string& name) const;
+  const ClusterSpec* find_cluster(const std::string& name) const;
+  // Like find_gpu, but throws InputError at `where` naming the closest names.
+  const GpuSpec& gpu(const std::string& name, const std::string& where) const;
+  const ClusterSpec& cluster(const std::string& name, const std::string& where) const;
+
+  std::vector<std::string> gpu_names() const;
+  std::vector<std::string> cluster_names() const;
+
+ private:
+  std::vector<GpuSpec> gpus_;
+  std::vector<ClusterSpec> clusters_;
+};
+
+}  // namespace fathom::hw

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Fathom needs. Idempotent: packages already present are not
+# reinstalled, and apt-get update runs only when something is missing.
+# Usage (as root): scripts/setup.sh [--with-gui] [--with-python] [--with-mpi]
+set -euo pipefail
+
+core=(build-essential cmake ninja-build pkg-config
+      libyaml-cpp-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+      libeigen3-dev libceres-dev libsqlite3-dev sqlite3
+      libgtest-dev libgmock-dev libbenchmark-dev)
+extra=()
+for arg in "$@"; do
+  case "$arg" in
+    --with-gui) extra+=(qt6-base-dev qt6-charts-dev libqt6opengl6-dev xvfb) ;;
+    --with-python) extra+=(pybind11-dev python3-dev) ;;
+    --with-mpi) extra+=(libopenmpi-dev openmpi-bin) ;;
+    *) echo "setup.sh: unknown option '$arg' (expected --with-gui, --with-python or --with-mpi)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${core[@]}" "${extra[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup.sh: all ${#core[@]} required packages already installed"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "setup.sh: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup.sh: done"

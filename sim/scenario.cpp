@@ -1,0 +1,206 @@
+#include "sim/scenario.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+
+namespace fathom::sim {
+
+namespace {
+
+DType dtype_at(const YamlNode& sec, const char* key, DType def) {
+  auto n = sec.find(key);
+  if (!n) return def;
+  try {
+    return parse_dtype(n->as_string());
+  } catch (const std::invalid_argument& e) {
+    n->fail_message(e.what());
+  }
+}
+
+model::Layout parse_layout(const YamlNode& sec, int gpus_per_node, bool train) {
+  model::Layout L;
+  auto p = sec.at("parallel");
+  if (train) {
+    p.expect_keys({"tp", "pp", "dp", "ep", "sequence_parallel"});
+  } else {
+    p.expect_keys({"tp", "pp", "ep"});
+  }
+  L.tp = static_cast<int>(p.count_or("tp", 1));
+  L.pp = static_cast<int>(p.count_or("pp", 1));
+  L.dp = train ? static_cast<int>(p.count_or("dp", 1)) : 1;
+  L.ep = static_cast<int>(p.count_or("ep", 1));
+  L.sequence_parallel = train && p.flag_or("sequence_parallel", false);
+  L.gpus_per_node = gpus_per_node;
+  return L;
+}
+
+// Wraps a ConfigError from validate_layout with the scenario's file:line.
+void check_layout(const model::ModelSpec& m, const model::Layout& L, const YamlNode& parallel) {
+  model::validate_layout(m, L, parallel.where(), parallel.path() + ".");
+}
+
+}  // namespace
+
+Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardware, const model::ModelCatalog& models) {
+  root.expect_keys({"name", "description", "model", "hardware", "precision", "efficiency", "collectives", "serve",
+                    "train", "cost"});
+  Scenario s;
+  s.file = root.file();
+  s.name = root.str_or("name", std::filesystem::path(root.file()).stem().string());
+
+  // Model: catalog name or a path relative to the scenario file.
+  auto mnode = root.at("model");
+  std::string ref = mnode.as_string();
+  if (models.find(ref) == nullptr && !ref.empty() && ref[0] != '/' &&
+      (ref.ends_with(".yaml") || ref.ends_with(".json") || ref.find('/') != std::string::npos)) {
+    auto rel = std::filesystem::path(root.file()).parent_path() / ref;
+    if (std::filesystem::exists(rel)) ref = rel.string();
+  }
+  s.model = models.resolve(ref, mnode.where());
+
+  auto hwn = root.at("hardware");
+  hwn.expect_keys({"gpu", "cluster", "nodes", "gpus_per_node"});
+  if (auto cl = hwn.find("cluster")) {
+    if (hwn.has("gpu") || hwn.has("nodes") || hwn.has("gpus_per_node")) {
+      hwn.fail_message("expected either 'cluster' or 'gpu' with 'nodes' and 'gpus_per_node', found both");
+    }
+    s.cluster = hardware.cluster(cl->as_string(), cl->where());
+    s.gpu = hardware.gpu(s.cluster.gpu, cl->where());
+  } else {
+    auto g = hwn.at("gpu");
+    s.gpu = hardware.gpu(g.as_string(), g.where());
+    const int nodes = static_cast<int>(hwn.count_or("nodes", 1));
+    const int per_node = static_cast<int>(hwn.count_or("gpus_per_node", s.gpu.intra_node.gpus_per_node));
+    if (per_node > s.gpu.intra_node.gpus_per_node) {
+      hwn.at("gpus_per_node").fail(fmt::format("at most {} GPUs per node for {}", s.gpu.intra_node.gpus_per_node, s.gpu.name));
+    }
+    if (nodes > 1 && s.gpu.network_bw_per_gpu_Bps <= 0) {
+      hwn.at("nodes").fail_message(fmt::format("{} has no network bandwidth in its catalog file: use one node or a cluster file", s.gpu.name));
+    }
+    s.cluster = hw::make_cluster(s.gpu, nodes, per_node);
+  }
+
+  if (auto p = root.find("precision")) {
+    p->expect_keys({"weights", "activations", "kv_cache"});
+    s.precision.weights = dtype_at(*p, "weights", DType::kBf16);
+    s.precision.activations = dtype_at(*p, "activations", DType::kBf16);
+    s.precision.kv_cache = dtype_at(*p, "kv_cache", s.precision.activations);
+    for (DType t : {s.precision.activations, s.precision.kv_cache}) {
+      if (t == DType::kInt4 || t == DType::kFp4 || t == DType::kTf32 || t == DType::kFp64) {
+        p->fail_message(fmt::format("expected activations and kv_cache in bf16, fp16, fp32, fp8 or int8, found {}", to_string(t)));
+      }
+    }
+    const DType g = s.precision.gemm_dtype();
+    if (!s.gpu.supports(g) && g != DType::kFp16 && g != DType::kBf16) {
+      p->fail_message(fmt::format("{} has no {} tensor cores in the catalog; expected another precision", s.gpu.name, to_string(g)));
+    }
+  }
+  if (auto e = root.find("efficiency")) {
+    e->expect_keys({"gemm", "attention", "memory", "launch_overhead"});
+    if (auto v = e->find("gemm")) {
+      s.efficiency.gemm_override = v->as_positive_number();
+      if (s.efficiency.gemm_override > 1) v->fail("a fraction in (0, 1]");
+    }
+    if (auto v = e->find("attention")) {
+      s.efficiency.attention = v->as_positive_number();
+      if (s.efficiency.attention > 1) v->fail("a fraction in (0, 1]");
+    }
+    if (auto v = e->find("memory")) {
+      s.efficiency.memory_override = v->as_positive_number();
+      if (s.efficiency.memory_override > 1) v->fail("a fraction in (0, 1]");
+    }
+    if (auto v = e->find("launch_overhead")) s.efficiency.launch_overhead_s = v->as_quantity(Dimension::kTime);
+  }
+  if (auto c = root.find("collectives")) {
+    c->expect_keys({"algorithm"});
+    if (auto a = c->find("algorithm")) {
+      try {
+        s.collective_algo = hw::parse_collective_algo(a->as_string());
+      } catch (const std::invalid_argument& ex) {
+        a->fail_message(ex.what());
+      }
+    }
+  }
+
+  const int total_gpus = s.cluster.total_gpus();
+  if (auto sv = root.find("serve")) {
+    sv->expect_keys({"parallel", "iteration"});
+    ServeSection ss;
+    ss.layout = parse_layout(*sv, s.cluster.gpus_per_node, false);
+    check_layout(s.model, ss.layout, sv->at("parallel"));
+    if (s.model.moe && ss.layout.ep > 1 && ss.layout.tp % ss.layout.ep != 0) {
+      sv->at("parallel").at("ep").fail(fmt::format("a divisor of tp ({}) when serving", ss.layout.tp));
+    }
+    if (ss.layout.tp * ss.layout.pp > total_gpus) {
+      sv->at("parallel").fail_message(fmt::format("tp × pp = {} GPUs, but the hardware has {}", ss.layout.tp * ss.layout.pp, total_gpus));
+    }
+    {
+      auto it = std::optional<YamlNode>(sv->at("iteration"));
+      it->expect_keys({"phase", "sequences", "context", "prompt"});
+      auto ph = it->at("phase");
+      std::string p = ph.as_string();
+      if (p == "decode") {
+        ss.phase = model::Phase::kDecode;
+        ss.context = it->count("context");
+      } else if (p == "prefill") {
+        ss.phase = model::Phase::kPrefill;
+        ss.context = it->count("prompt");
+      } else {
+        ph.fail("'decode' or 'prefill'");
+      }
+      ss.sequences = it->count("sequences");
+      if (ss.context > s.model.max_position) {
+        it->at(ss.phase == model::Phase::kDecode ? "context" : "prompt")
+            .fail(fmt::format("at most the model's {} positions", s.model.max_position));
+      }
+    }
+    s.serve = ss;
+  }
+  if (auto tr = root.find("train")) {
+    tr->expect_keys({"parallel", "seq_len", "global_batch", "microbatch", "recompute", "tokens"});
+    TrainSection ts;
+    ts.layout = parse_layout(*tr, s.cluster.gpus_per_node, true);
+    check_layout(s.model, ts.layout, tr->at("parallel"));
+    if (s.model.moe && s.model.moe->experts > 0 && ts.layout.dp % ts.layout.ep != 0) {
+      tr->at("parallel").at("ep").fail(fmt::format("a divisor of dp ({}) when training", ts.layout.dp));
+    }
+    const int need = ts.layout.tp * ts.layout.pp * ts.layout.dp;
+    if (need > total_gpus) {
+      tr->at("parallel").fail_message(fmt::format("tp × pp × dp = {} GPUs, but the hardware has {}", need, total_gpus));
+    }
+    ts.seq_len = tr->count("seq_len");
+    if (ts.seq_len > s.model.max_position && s.model.position == model::PositionKind::kLearned) {
+      tr->at("seq_len").fail(fmt::format("at most the model's {} learned positions", s.model.max_position));
+    }
+    ts.global_batch = tr->count("global_batch");
+    ts.microbatch = tr->count_or("microbatch", 1);
+    if (ts.global_batch % (static_cast<int64_t>(ts.layout.dp) * ts.microbatch) != 0) {
+      tr->at("global_batch").fail(fmt::format("a multiple of dp × microbatch = {}", ts.layout.dp * ts.microbatch));
+    }
+    if (auto r = tr->find("recompute")) {
+      std::string v = r->as_string();
+      if (v == "none") ts.recompute = model::Recompute::kNone;
+      else if (v == "selective") ts.recompute = model::Recompute::kSelective;
+      else if (v == "full") ts.recompute = model::Recompute::kFull;
+      else r->fail("none, selective or full");
+    }
+    if (auto t = tr->find("tokens")) ts.tokens = t->as_positive_number();
+    s.train = ts;
+  }
+  if (!s.serve && !s.train) root.fail_message("expected a 'serve' or a 'train' section, found neither");
+  s.usd_per_gpu_hour = s.gpu.usd_per_gpu_hour;
+  if (auto c = root.find("cost")) {
+    c->expect_keys({"usd_per_gpu_hour"});
+    if (auto u = c->find("usd_per_gpu_hour")) s.usd_per_gpu_hour = u->as_positive_number();
+  }
+  return s;
+}
+
+Scenario load_scenario(const std::string& path, const hw::HardwareCatalog& hardware, const model::ModelCatalog& models) {
+  return parse_scenario(load_yaml_file(path), hardware, models);
+}
+
+}  // namespace fathom::sim

@@ -1,0 +1,52 @@
+#pragma once
+// The scenario file: one YAML that every command reads (model, hardware, precision, parallel
+// layout, workload). Format: docs/scenario.md.
+#include <optional>
+#include <string>
+
+#include "hw/catalog.h"
+#include "hw/collective.h"
+#include "hw/efficiency.h"
+#include "sim/model/model_catalog.h"
+#include "sim/model/ops_builder.h"
+
+namespace fathom::sim {
+
+struct ServeSection {
+  model::Layout layout;
+  model::Phase phase = model::Phase::kDecode;  // the iteration `fathom estimate` costs
+  int64_t sequences = 1;
+  int64_t context = 1;  // decode: KV length per sequence; prefill: prompt tokens per sequence
+};
+
+struct TrainSection {
+  model::Layout layout;
+  int64_t seq_len = 2048;
+  int64_t global_batch = 1;  // sequences per optimizer step
+  int64_t microbatch = 1;    // sequences per microbatch
+  model::Recompute recompute = model::Recompute::kNone;
+  std::optional<double> tokens;  // training tokens, for time-to-train
+
+  int64_t microbatches() const { return global_batch / (layout.dp * microbatch); }
+};
+
+struct Scenario {
+  std::string file;
+  std::string name;
+  model::ModelSpec model;
+  hw::GpuSpec gpu;
+  hw::ClusterSpec cluster;
+  model::Precision precision;
+  hw::DefaultEfficiencyOptions efficiency;
+  hw::CollectiveAlgo collective_algo = hw::CollectiveAlgo::kAuto;
+  std::optional<ServeSection> serve;
+  std::optional<TrainSection> train;
+  double usd_per_gpu_hour = 0;
+};
+
+Scenario load_scenario(const std::string& path, const hw::HardwareCatalog& hardware,
+                       const model::ModelCatalog& models);
+Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardware,
+                        const model::ModelCatalog& models);
+
+}  // namespace fathom::sim

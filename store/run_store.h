@@ -1,0 +1,41 @@
+#pragma once
+// SQLite store of run records (the only place that includes sqlite3.h). The file carries its
+// schema version (PRAGMA user_version); opening an older file migrates it; WAL mode lets a
+// reader (the GUI) read while a writer appends.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fathom::store {
+
+inline constexpr int kSchemaVersion = 1;
+
+struct RunRecord {
+  int64_t id = 0;
+  std::string created_at;   // UTC, ISO 8601
+  std::string command;      // e.g. "estimate"
+  std::string scenario;     // scenario file path
+  std::string fathom_version;
+  std::string result_json;  // the command's JSON report
+};
+
+class RunStore {
+ public:
+  // Opens (creating if needed) and migrates. Throws fathom::InputError naming the path.
+  static RunStore open(const std::string& path);
+  ~RunStore();
+  RunStore(RunStore&&) noexcept;
+  RunStore& operator=(RunStore&&) noexcept;
+
+  int schema_version() const;
+  int64_t add_run(const RunRecord& r);  // in one transaction; returns the id
+  std::vector<RunRecord> runs() const;
+
+ private:
+  struct Impl;
+  explicit RunStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fathom::store

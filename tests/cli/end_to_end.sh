@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# End-to-end test of the real `fathom` binary: good runs produce output and exit 0; every bad
+# input file produces exactly one line on stderr naming file:line (or the flag), exit status 2,
+# and no output file.
+set -u
+FATHOM="$1"
+DATA="$2"
+SCEN="${FATHOM_DATA_DIR}/scenarios"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+check() {  # name, condition-result
+  if [ "$2" = 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
+}
+
+# --- good runs ---
+"$FATHOM" estimate "$SCEN/llama3.1-70b-decode-h100.yaml" > "$tmp/out.txt" 2> "$tmp/err.txt"
+check "estimate decode exits 0" $?
+grep -q "memory-bound" "$tmp/out.txt"; check "estimate decode prints the bound summary" $?
+"$FATHOM" estimate "$SCEN/gpt3-175b-train-a100.yaml" --format json -o "$tmp/train.json"
+check "estimate train json exits 0" $?
+python3 -c "import json,sys; d=json.load(open('$tmp/train.json')); assert d['context']['tool']=='fathom'; assert d['summary']['compute_bound_s']>0.5*d['summary']['time_s']" 2>/dev/null
+check "train json has context and is compute-bound" $?
+"$FATHOM" estimate "$SCEN/llama3.1-70b-decode-h100.yaml" --format csv | head -1 | grep -q '^name,category,kind'
+check "csv header" $?
+"$FATHOM" estimate "$SCEN/llama3.1-70b-decode-h100.yaml" --db "$tmp/runs.sqlite" > /dev/null
+check "estimate --db exits 0" $?
+[ "$(sqlite3 "$tmp/runs.sqlite" 'select count(*) from runs')" = 1 ]; check "run recorded in SQLite" $?
+for w in gpus clusters models; do
+  "$FATHOM" catalog $w > "$tmp/cat.txt"; check "catalog $w" $?
+done
+grep -q "deepseek-v3" "$tmp/cat.txt"; check "catalog models lists deepseek-v3" $?
+"$FATHOM" model show llama-3.1-405b | grep -q "parameters, total  *405.9 B"; check "model show 405B" $?
+"$FATHOM" model import "$DATA/hf/mixtral-8x7b.json" --name mixtral-imported -o "$tmp/mixtral-imported.yaml" 2>/dev/null
+check "model import exits 0" $?
+"$FATHOM" model show "$tmp/mixtral-imported.yaml" --format json | python3 -c "import json,sys; d=json.load(sys.stdin)['model']; assert abs(d['params_total']/46.7e9-1)<0.005" 2>/dev/null
+check "imported model loads back with 46.7B" $?
+
+# --- bad input: one line, file:line, exit 2, no output file ---
+expect_bad() {  # file, expected substring, [extra args]
+  local f="$1" want="$2"
+  shift 2
+  rm -f "$tmp/should_not_exist"
+  "$FATHOM" estimate "$f" "$@" -o "$tmp/should_not_exist" > "$tmp/o" 2> "$tmp/e"
+  local rc=$?
+  local lines
+  lines=$(wc -l < "$tmp/e")
+  if [ $rc -eq 2 ] && [ "$lines" -eq 1 ] && grep -qF -- "$want" "$tmp/e" && [ ! -e "$tmp/should_not_exist" ]; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL: $(basename "$f"): rc=$rc lines=$lines stderr=$(cat "$tmp/e")"
+  fi
+}
+B="$DATA/bad"
+expect_bad "$B/yaml_syntax.yaml" "yaml_syntax.yaml:3: expected valid YAML"
+expect_bad "$B/wrong_type.yaml" "wrong_type.yaml:4: 'serve.parallel.tp': expected a positive integer, found 'eight'"
+expect_bad "$B/missing_key.yaml" "missing required key 'hardware'"
+expect_bad "$B/unknown_gpu.yaml" "unknown_gpu.yaml:2: expected a GPU of the catalog, found 'h100-smx' (did you mean 'h100-sxm'"
+expect_bad "$B/unknown_model.yaml" "unknown_model.yaml:1: expected a model of the catalog or a path, found 'lama-3.1-70b' (did you mean 'llama-3.1-70b'"
+expect_bad "$B/negative_size.yaml" "negative_size.yaml:5: 'serve.iteration.sequences': expected a positive integer, found '-64'"
+expect_bad "$B/zero_size.yaml" "'serve.iteration.sequences': expected a positive integer, found '0'"
+expect_bad "$B/tp_not_dividing_heads.yaml" "tp_not_dividing_heads.yaml:4: 'serve.parallel.tp': expected a tensor-parallel degree that divides the 64 attention heads"
+expect_bad "$B/unknown_key.yaml" "unknown_key.yaml:6: unknown key 'serve.modle'"
+expect_bad "$B/batch_not_divisible.yaml" "'train.global_batch': expected a multiple of dp × microbatch = 3"
+expect_bad "$B/too_many_gpus.yaml" "tp × pp = 16 GPUs, but the hardware has 8"
+expect_bad "$B/bad_dtype.yaml" "bad_dtype.yaml:3: 'precision.weights': expected a data type"
+expect_bad "$B/empty.yaml" "expected a YAML map, found an empty file"
+expect_bad "$B/does_not_exist.yaml" "expected a readable file"
+expect_bad "$SCEN/llama3.1-70b-decode-h100.yaml" "--format: expected table, json or csv, found 'xml'" --format xml
+expect_bad "$SCEN/llama3.1-70b-decode-h100.yaml" "--phase: expected a scenario with a 'train' section" --phase train
+
+# Bad flags and bad imports.
+"$FATHOM" estimate > /dev/null 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ]; check "missing argument exits 2 with one line" $?
+"$FATHOM" model import "$B/hf_unknown_family.json" -o "$tmp/x.yaml" 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && [ ! -e "$tmp/x.yaml" ] && grep -q "hf_unknown_family.json:1: 'model_type': expected one of llama" "$tmp/e"
+check "import of unknown family" $?
+"$FATHOM" model import "$B/hf_bad_value.json" -o "$tmp/x.yaml" 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && [ ! -e "$tmp/x.yaml" ] && grep -q "hf_bad_value.json:3: 'vocab_size': expected a positive integer, found 'many'" "$tmp/e"
+check "import of a non-numeric value" $?
+"$FATHOM" model show no-such-model 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ]; check "model show unknown exits 2" $?
+"$FATHOM" model show llama-3.1-8b --context -5 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && grep -q -- "--context" "$tmp/e"; check "negative --context" $?
+
+echo "cli end-to-end: $pass passed, $fail failed"
+[ $fail -eq 0 ]

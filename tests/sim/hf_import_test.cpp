@@ -1,0 +1,55 @@
+#include "sim/model/hf_import.h"
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "sim/catalog_fixture.h"
+#include "sim/model/params.h"
+
+namespace fathom::model {
+
+namespace {
+std::string hf(const char* f) { return std::string(FATHOM_TEST_DATA_DIR) + "/hf/" + f; }
+}  // namespace
+
+// Imported configs must count the same parameters as the catalog entries (written
+// independently from the model cards), and the released totals.
+TEST(HfImport, ReleasedConfigsMatchTheCatalog) {
+  struct Case { const char* file; const char* catalog; };
+  for (const auto& c : {Case{"llama-3.1-8b.json", "llama-3.1-8b"}, Case{"mistral-7b-v0.3.json", "mistral-7b"},
+                        Case{"mixtral-8x7b.json", "mixtral-8x7b"}, Case{"qwen2.5-7b.json", "qwen2.5-7b"},
+                        Case{"deepseek-v3.json", "deepseek-v3"}}) {
+    ModelSpec m = import_hf_config(hf(c.file));
+    const ModelSpec& ref = *test::models().find(c.catalog);
+    EXPECT_DOUBLE_EQ(count_params(m).total, count_params(ref).total) << c.file;
+    EXPECT_DOUBLE_EQ(count_params(m).active, count_params(ref).active) << c.file;
+  }
+}
+
+TEST(HfImport, Qwen3KeepsItsExplicitHeadDim) {
+  ModelSpec m = import_hf_config(hf("qwen3-8b.json"));
+  EXPECT_EQ(m.attention.head_dim, 128);
+  EXPECT_EQ(m.attention.kv_heads, 8);
+  // Qwen3-8B: 8.19B parameters (model card), of which q/k norms (2 × 128 per layer) are not
+  // represented here: 36 × 256 = 9,216 parameters.
+  EXPECT_NEAR(count_params(m).total / 8.19e9, 1.0, 0.005);
+}
+
+TEST(HfImport, WrittenYamlReadsBackIdentically) {
+  ModelSpec m = import_hf_config(hf("deepseek-v3.json"), "dsv3");
+  ModelSpec back = parse_model(parse_yaml(to_yaml(m), "roundtrip.yaml"));
+  EXPECT_EQ(back.name, "dsv3");
+  EXPECT_DOUBLE_EQ(count_params(back).total, count_params(m).total);
+  EXPECT_DOUBLE_EQ(count_params(back).active, count_params(m).active);
+}
+
+TEST(HfImport, UnsupportedFamilyIsAnInputError) {
+  try {
+    import_hf_config(std::string(FATHOM_TEST_DATA_DIR) + "/bad/hf_unknown_family.json");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected one of llama, mistral"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace fathom::model

@@ -1,0 +1,74 @@
+#include "sim/scenario.h"
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "common/version.h"
+#include "sim/catalog_fixture.h"
+#include "sim/estimate.h"
+
+namespace fathom::sim {
+
+namespace {
+Scenario load(const std::string& name) {
+  return load_scenario(data_dir() + "/scenarios/" + name, test::hardware(), test::models());
+}
+}  // namespace
+
+// Acceptance: one decode iteration of Llama-3.1-70B, TP 8, batch 64, context 2,048 on H100 SXM
+// is memory-bound, its bytes dominated by weight and KV-cache reads.
+TEST(Estimate, Llama70bDecodeIsMemoryBoundOnWeightsAndKv) {
+  Scenario s = load("llama3.1-70b-decode-h100.yaml");
+  EstimateResult r = estimate(s, EstimateKind::kServeIteration);
+  EXPECT_GT(r.memory_bound_s, 0.6 * r.total_s);
+  EXPECT_GT(r.memory_bound_s, 10 * r.compute_bound_s);
+  EXPECT_GT((r.weight_bytes + r.kv_bytes) / r.bytes, 0.9);
+  // Lower bound: weights (16.4 GiB) + KV (5 GiB) per GPU at the 3.35 TB/s peak take 6.9 ms.
+  EXPECT_GT(r.total_s, (r.weight_bytes + r.kv_bytes) / 3.35e12);
+  EXPECT_TRUE(r.memory.fits());
+}
+
+// Acceptance: a training step of GPT-3 175B is compute-bound.
+TEST(Estimate, Gpt3TrainingStepIsComputeBound) {
+  Scenario s = load("gpt3-175b-train-a100.yaml");
+  EstimateResult r = estimate(s, EstimateKind::kTrainStep);
+  EXPECT_GT(r.compute_bound_s, 0.6 * r.total_s);
+  EXPECT_GT(r.mfu, 0.2);
+  EXPECT_LT(r.mfu, 0.8);
+  // Model FLOPs per GPU × GPUs = 6·N·tokens + attention, within 5%: 175 B × 6 × 3.1 M tokens.
+  const double total = r.model_flops * r.gpus;
+  EXPECT_NEAR(total / (6 * 174.6e9 * 1536 * 2048), 1.0, 0.05);
+}
+
+TEST(Estimate, AllExampleScenariosRun) {
+  for (const char* f : {"mixtral-8x7b-prefill-h200.yaml", "deepseek-v3-decode-h200.yaml"}) {
+    Scenario s = load(f);
+    EstimateResult r = estimate(s, EstimateKind::kServeIteration);
+    EXPECT_GT(r.total_s, 0) << f;
+    EXPECT_GT(r.tokens_per_s, 0) << f;
+  }
+}
+
+TEST(Scenario, ReportsTheFileLineOfAnUnknownGpu) {
+  auto root = parse_yaml("model: llama-3.1-8b\nhardware:\n  gpu: h100-smx\nserve:\n  parallel: {tp: 1}\n"
+                         "  iteration: {phase: decode, sequences: 1, context: 16}\n", "s.yaml");
+  try {
+    parse_scenario(root, test::hardware(), test::models());
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("s.yaml:3: expected a GPU of the catalog, found 'h100-smx' (did you mean 'h100-sxm'", 0), 0u) << e.what();
+  }
+}
+
+TEST(Scenario, LayoutThatCannotRunIsAConfigErrorWithLine) {
+  auto root = parse_yaml("model: llama-3.1-70b\nhardware: {gpu: h100-sxm}\nserve:\n  parallel: {tp: 3}\n"
+                         "  iteration: {phase: decode, sequences: 1, context: 16}\n", "s.yaml");
+  try {
+    parse_scenario(root, test::hardware(), test::models());
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "s.yaml:4: 'serve.parallel.tp': expected a tensor-parallel degree that divides the 64 attention heads of llama-3.1-70b, found 3");
+  }
+}
+
+}  // namespace fathom::sim

@@ -189,6 +189,14 @@ int64_t YamlNode::count_or(std::string_view key, int64_t def) const {
   auto c = find(key);
   return c ? c->as_positive_int() : def;
 }
+int YamlNode::small_count(std::string_view key, int64_t max, std::optional<int64_t> def) const {
+  auto c = def ? find(key) : std::optional<YamlNode>(at(key));
+  if (!c) return static_cast<int>(*def);
+  const int64_t v = c->as_positive_int();
+  if (v > max) c->fail("a positive integer of at most " + std::to_string(max));
+  return static_cast<int>(v);
+}
+
 double YamlNode::number_or(std::string_view key, double def) const {
   auto c = find(key);
   return c ? c->as_number() : def;

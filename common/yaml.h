@@ -57,6 +57,8 @@ class YamlNode {
   std::string str_or(std::string_view key, const std::string& def) const;
   int64_t count(std::string_view key) const { return at(key).as_positive_int(); }
   int64_t count_or(std::string_view key, int64_t def) const;
+  // A positive integer of at most `max` (for values stored as int), `def` when absent.
+  int small_count(std::string_view key, int64_t max, std::optional<int64_t> def = std::nullopt) const;
   double number(std::string_view key) const { return at(key).as_number(); }
   double number_or(std::string_view key, double def) const;
   double quantity(std::string_view key, Dimension d) const { return at(key).as_quantity(d); }

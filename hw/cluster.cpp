@@ -26,14 +26,14 @@ ClusterSpec parse_cluster(const YamlNode& root) {
   c.file = root.file();
   c.name = root.str("name");
   c.gpu = root.str("gpu");
-  c.nodes = static_cast<int>(root.count("nodes"));
-  c.gpus_per_node = static_cast<int>(root.count("gpus_per_node"));
+  c.nodes = root.small_count("nodes", 1 << 20);
+  c.gpus_per_node = root.small_count("gpus_per_node", 4096);
   c.topology = root.str_or("topology", c.nodes == 1 ? "single-node" : "fat-tree");
   if (auto o = root.find("oversubscription")) {
     c.oversubscription = o->as_number();
     if (c.oversubscription < 1.0) o->fail("an oversubscription ratio >= 1");
   }
-  c.nodes_per_leaf = static_cast<int>(root.count_or("nodes_per_leaf", c.nodes));
+  c.nodes_per_leaf = root.small_count("nodes_per_leaf", 1 << 20, c.nodes);
   auto levels = root.at("levels");
   for (const auto& lv : levels.items()) {
     lv.expect_keys({"name", "scope", "bandwidth_per_direction", "latency"});

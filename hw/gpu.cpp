@@ -34,18 +34,18 @@ GpuSpec parse_gpu(const YamlNode& root) {
   g.memory_bytes = root.quantity("memory", Dimension::kBytes);
   g.memory_bw_Bps = root.quantity("memory_bandwidth", Dimension::kByteRate);
   g.l2_bytes = root.quantity_or("l2_cache", Dimension::kBytes, 0.0);
-  g.compute_units = static_cast<int>(root.count("compute_units"));
+  g.compute_units = root.small_count("compute_units", 1 << 20);
   g.boost_clock_Hz = root.quantity_or("boost_clock", Dimension::kFrequency, 0.0);
   g.tdp_W = root.quantity_or("tdp", Dimension::kPower, 0.0);
   auto link = root.at("intra_node");
   link.expect_keys({"kind", "bandwidth_per_direction", "gpus_per_node", "switched", "in_network_reduction"});
   g.intra_node.kind = link.str("kind");
   g.intra_node.bandwidth_per_direction_Bps = link.quantity("bandwidth_per_direction", Dimension::kByteRate);
-  g.intra_node.gpus_per_node = static_cast<int>(link.count("gpus_per_node"));
+  g.intra_node.gpus_per_node = link.small_count("gpus_per_node", 4096);
   g.intra_node.switched = link.flag_or("switched", false);
   g.intra_node.in_network_reduction = link.flag_or("in_network_reduction", false);
   // Optional figures (not published for every part): 0 means unknown.
-  g.pcie_gen = static_cast<int>(root.count_or("pcie_gen", 0));
+  if (root.has("pcie_gen")) g.pcie_gen = root.small_count("pcie_gen", 16);
   g.host_bw_Bps = root.quantity_or("host_bandwidth_per_direction", Dimension::kByteRate, 0.0);
   g.network_bw_per_gpu_Bps = root.quantity_or("network_bandwidth_per_gpu", Dimension::kByteRate, 0.0);
   if (auto p = root.find("usd_per_gpu_hour")) g.usd_per_gpu_hour = p->as_positive_number();

@@ -20,6 +20,18 @@ DType dtype_at(const YamlNode& sec, const char* key, DType def) {
   }
 }
 
+// Parallel degrees and node counts beyond this are not a configuration anyone runs, and would
+// overflow the int arithmetic of layouts.
+constexpr int64_t kMaxDegree = 1 << 20;
+
+int degree(const YamlNode& sec, const char* key, int64_t def) {
+  auto n = sec.find(key);
+  if (!n) return static_cast<int>(def);
+  const int64_t v = n->as_positive_int();
+  if (v > kMaxDegree) n->fail("at most " + std::to_string(kMaxDegree));
+  return static_cast<int>(v);
+}
+
 model::Layout parse_layout(const YamlNode& sec, int gpus_per_node, bool train) {
   model::Layout L;
   auto p = sec.at("parallel");
@@ -28,10 +40,10 @@ model::Layout parse_layout(const YamlNode& sec, int gpus_per_node, bool train) {
   } else {
     p.expect_keys({"tp", "pp", "ep"});
   }
-  L.tp = static_cast<int>(p.count_or("tp", 1));
-  L.pp = static_cast<int>(p.count_or("pp", 1));
-  L.dp = train ? static_cast<int>(p.count_or("dp", 1)) : 1;
-  L.ep = static_cast<int>(p.count_or("ep", 1));
+  L.tp = degree(p, "tp", 1);
+  L.pp = degree(p, "pp", 1);
+  L.dp = train ? degree(p, "dp", 1) : 1;
+  L.ep = degree(p, "ep", 1);
   L.sequence_parallel = train && p.flag_or("sequence_parallel", false);
   L.gpus_per_node = gpus_per_node;
   return L;
@@ -72,8 +84,8 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
   } else {
     auto g = hwn.at("gpu");
     s.gpu = hardware.gpu(g.as_string(), g.where());
-    const int nodes = static_cast<int>(hwn.count_or("nodes", 1));
-    const int per_node = static_cast<int>(hwn.count_or("gpus_per_node", s.gpu.intra_node.gpus_per_node));
+    const int nodes = degree(hwn, "nodes", 1);
+    const int per_node = degree(hwn, "gpus_per_node", s.gpu.intra_node.gpus_per_node);
     if (per_node > s.gpu.intra_node.gpus_per_node) {
       hwn.at("gpus_per_node").fail(fmt::format("at most {} GPUs per node for {}", s.gpu.intra_node.gpus_per_node, s.gpu.name));
     }
@@ -125,7 +137,7 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
     }
   }
 
-  const int total_gpus = s.cluster.total_gpus();
+  const int64_t total_gpus = static_cast<int64_t>(s.cluster.nodes) * s.cluster.gpus_per_node;
   if (auto sv = root.find("serve")) {
     sv->expect_keys({"parallel", "iteration"});
     ServeSection ss;
@@ -134,7 +146,7 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
     if (s.model.moe && ss.layout.ep > 1 && ss.layout.tp % ss.layout.ep != 0) {
       sv->at("parallel").at("ep").fail(fmt::format("a divisor of tp ({}) when serving", ss.layout.tp));
     }
-    if (ss.layout.tp * ss.layout.pp > total_gpus) {
+    if (static_cast<int64_t>(ss.layout.tp) * ss.layout.pp > total_gpus) {
       sv->at("parallel").fail_message(fmt::format("tp × pp = {} GPUs, but the hardware has {}", ss.layout.tp * ss.layout.pp, total_gpus));
     }
     {
@@ -167,7 +179,7 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
     if (s.model.moe && s.model.moe->experts > 0 && ts.layout.dp % ts.layout.ep != 0) {
       tr->at("parallel").at("ep").fail(fmt::format("a divisor of dp ({}) when training", ts.layout.dp));
     }
-    const int need = ts.layout.tp * ts.layout.pp * ts.layout.dp;
+    const int64_t need = static_cast<int64_t>(ts.layout.tp) * ts.layout.pp * ts.layout.dp;
     if (need > total_gpus) {
       tr->at("parallel").fail_message(fmt::format("tp × pp × dp = {} GPUs, but the hardware has {}", need, total_gpus));
     }
@@ -177,7 +189,8 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
     }
     ts.global_batch = tr->count("global_batch");
     ts.microbatch = tr->count_or("microbatch", 1);
-    if (ts.global_batch % (static_cast<int64_t>(ts.layout.dp) * ts.microbatch) != 0) {
+    if (ts.microbatch > ts.global_batch / ts.layout.dp ||
+        ts.global_batch % (static_cast<int64_t>(ts.layout.dp) * ts.microbatch) != 0) {
       tr->at("global_batch").fail(fmt::format("a multiple of dp × microbatch = {}", ts.layout.dp * ts.microbatch));
     }
     if (auto r = tr->find("recompute")) {

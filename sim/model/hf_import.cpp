@@ -48,15 +48,15 @@ ModelSpec import_hf_config(const std::string& path, const std::string& name) {
   m.file = path;
   m.vocab_size = get_int(root, "vocab_size");
   m.hidden_size = get_int(root, "hidden_size");
-  m.layers = get_int(root, "num_hidden_layers");
+  m.layers = root.small_count("num_hidden_layers", 100000);
   m.max_position = get_int_or(root, "max_position_embeddings", 4096);
   m.norm = NormKind::kRmsNorm;
   m.position = PositionKind::kRope;
   m.tie_embeddings = root.flag_or("tie_word_embeddings", false);
 
   auto& a = m.attention;
-  a.heads = get_int(root, "num_attention_heads");
-  a.kv_heads = root.has("num_key_value_heads") ? get_int(root, "num_key_value_heads") : a.heads;
+  a.heads = root.small_count("num_attention_heads", 1 << 20);
+  a.kv_heads = root.small_count("num_key_value_heads", 1 << 20, a.heads);
   if (a.heads % a.kv_heads != 0) root.at("num_key_value_heads").fail("a divisor of num_attention_heads");
   if (root.has("head_dim") && type != "deepseek_v3") {
     a.head_dim = get_int(root, "head_dim");
@@ -76,8 +76,9 @@ ModelSpec import_hf_config(const std::string& path, const std::string& name) {
 
   if (type == "mixtral") {
     MoeSpec s;
-    s.experts = get_int(root, "num_local_experts");
+    s.experts = root.small_count("num_local_experts", 1 << 20);
     s.top_k = get_int(root, "num_experts_per_tok");
+    if (s.top_k > s.experts) root.at("num_experts_per_tok").fail("at most num_local_experts");
     s.expert_hidden = m.ffn.hidden;
     s.shared_expert_hidden = s.expert_hidden;
     m.moe = s;
@@ -92,8 +93,9 @@ ModelSpec import_hf_config(const std::string& path, const std::string& name) {
     a.head_dim = a.qk_nope_head_dim + a.qk_rope_head_dim;
     a.kv_heads = a.heads;
     MoeSpec s;
-    s.experts = get_int(root, "n_routed_experts");
+    s.experts = root.small_count("n_routed_experts", 1 << 20);
     s.top_k = get_int(root, "num_experts_per_tok");
+    if (s.top_k > s.experts) root.at("num_experts_per_tok").fail("at most n_routed_experts");
     s.expert_hidden = get_int(root, "moe_intermediate_size");
     s.shared_experts = get_int_or(root, "n_shared_experts", 0);
     s.shared_expert_hidden = s.expert_hidden;

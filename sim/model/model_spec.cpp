@@ -84,7 +84,7 @@ ModelSpec parse_model(const YamlNode& root) {
   }
   m.vocab_size = root.count("vocab_size");
   m.hidden_size = root.count("hidden_size");
-  m.layers = root.count("layers");
+  m.layers = root.small_count("layers", 100000);  // loops run over layers
   m.max_position = root.count_or("max_position", 4096);
   if (auto n = root.find("norm")) {
     m.norm = parse_enum<NormKind>(*n, {{"rmsnorm", NormKind::kRmsNorm}, {"layernorm", NormKind::kLayerNorm}});
@@ -101,8 +101,8 @@ ModelSpec parse_model(const YamlNode& root) {
   at.expect_keys({"kind", "heads", "kv_heads", "head_dim", "qkv_bias", "out_bias", "q_lora_rank", "kv_lora_rank",
                   "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim", "sliding_window"});
   auto& a = m.attention;
-  a.heads = at.count("heads");
-  a.kv_heads = at.count_or("kv_heads", a.heads);
+  a.heads = at.small_count("heads", 1 << 20);
+  a.kv_heads = at.small_count("kv_heads", 1 << 20, a.heads);
   if (auto hd = at.find("head_dim")) {
     a.head_dim = hd->as_positive_int();
   } else {
@@ -149,8 +149,8 @@ ModelSpec parse_model(const YamlNode& root) {
     mo->expect_keys({"experts", "top_k", "expert_hidden", "shared_experts", "shared_expert_hidden",
                      "first_dense_layers", "layer_period", "layer_offset", "router_bias"});
     MoeSpec s;
-    s.experts = mo->count("experts");
-    s.top_k = mo->count("top_k");
+    s.experts = mo->small_count("experts", 1 << 20);
+    s.top_k = mo->small_count("top_k", 1 << 20);
     if (s.top_k > s.experts) mo->at("top_k").fail(fmt::format("top_k <= experts ({})", s.experts));
     s.expert_hidden = mo->count("expert_hidden");
     if (auto v = mo->find("shared_experts")) s.shared_experts = v->as_nonnegative_int();
@@ -179,7 +179,7 @@ ModelSpec parse_model(const YamlNode& root) {
   if (auto en = root.find("encoder")) {
     en->expect_keys({"layers", "seq_len", "frontend"});
     EncoderSpec e;
-    e.layers = en->count("layers");
+    e.layers = en->small_count("layers", 100000);
     e.seq_len = en->count("seq_len");
     if (auto fr = en->find("frontend")) {
       fr->expect_keys({"kind", "in_channels", "kernel"});

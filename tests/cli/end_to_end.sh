@@ -85,5 +85,29 @@ check "import of a non-numeric value" $?
 "$FATHOM" model show llama-3.1-8b --context -5 2> "$tmp/e"; rc=$?
 [ $rc -eq 2 ] && grep -q -- "--context" "$tmp/e"; check "negative --context" $?
 
+# Robustness: every value of valid scenarios replaced, one at a time, by hostile values. Each run
+# must end with status 0 or 2 (never a crash or another status), and a failure with one line.
+mutations=(-1 0 abc 1e300 "[1, 2]" "{a: 1}" "''" 4294967304 0.5)
+for base in "$SCEN/llama3.1-70b-decode-h100.yaml" "$SCEN/gpt3-175b-train-a100.yaml"; do
+  nlines=$(wc -l < "$base")
+  for ((i = 1; i <= nlines; i++)); do
+    line=$(sed -n "${i}p" "$base")
+    case "$line" in \#*|"") continue ;; esac
+    case "$line" in *:*) ;; *) continue ;; esac
+    for m in "${mutations[@]}"; do
+      key="${line%%:*}"
+      awk -v n="$i" -v k="$key" -v v="$m" 'NR == n { print k ": " v; next } { print }' "$base" > "$tmp/mut.yaml"
+      "$FATHOM" estimate "$tmp/mut.yaml" > /dev/null 2> "$tmp/e"
+      rc=$?
+      if { [ $rc -eq 0 ] || { [ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ]; }; }; then
+        pass=$((pass + 1))
+      else
+        fail=$((fail + 1))
+        echo "FAIL: mutation line $i of $(basename "$base") to '$m': rc=$rc $(head -c 300 "$tmp/e")"
+      fi
+    done
+  done
+done
+
 echo "cli end-to-end: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -3,15 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "catalog_fixture.h"
 #include "common/version.h"
 
 namespace fathom::hw {
 
 namespace {
-const HardwareCatalog& catalog() {
-  static const HardwareCatalog c = HardwareCatalog::load(data_dir() + "/hardware");
-  return c;
-}
+const HardwareCatalog& catalog() { return test::hardware(); }
 }  // namespace
 
 TEST(HardwareCatalog, HoldsTheGpusTheIssueNames) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "common/error.h"
+#include "catalog_fixture.h"
 #include "common/version.h"
 #include "hw/catalog.h"
 #include "hw/validation_csv.h"
@@ -13,10 +14,7 @@
 namespace fathom::hw {
 
 namespace {
-const HardwareCatalog& catalog() {
-  static const HardwareCatalog c = HardwareCatalog::load(data_dir() + "/hardware");
-  return c;
-}
+const HardwareCatalog& catalog() { return test::hardware(); }
 CostModel model_for(const std::string& gpu) {
   const GpuSpec& g = *catalog().find_gpu(gpu);
   return CostModel(g, make_cluster(g, 1, 8), std::make_shared<DefaultEfficiencyModel>());

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
-#include "sim/catalog_fixture.h"
+#include "catalog_fixture.h"
 #include "sim/model/params.h"
 
 namespace fathom::model {

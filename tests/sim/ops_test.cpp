@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "common/error.h"
-#include "sim/catalog_fixture.h"
+#include "catalog_fixture.h"
 #include "sim/model/params.h"
 
 namespace fathom::model {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "sim/catalog_fixture.h"
+#include "catalog_fixture.h"
 
 namespace fathom::model {
 

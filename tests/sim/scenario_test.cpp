@@ -4,7 +4,7 @@
 
 #include "common/error.h"
 #include "common/version.h"
-#include "sim/catalog_fixture.h"
+#include "catalog_fixture.h"
 #include "sim/estimate.h"
 
 namespace fathom::sim {

@@ -266,7 +266,10 @@ std::string estimate_json(const sim::Scenario& s, const sim::EstimateResult& r) 
            {"flops", op.flops * op.count}, {"bytes", op.bytes * op.count},
            {"weight_bytes", op.weight_bytes * op.count}, {"kv_bytes", op.kv_bytes * op.count},
            {"bound", hw::to_string(row.cost.bound)}};
-    if (op.kind == hw::OpKind::kGemm) j["shape"] = {op.m, op.n, op.k};
+    if (op.kind == hw::OpKind::kGemm) {
+      j["shape"] = {op.m, op.n, op.k};
+      j["batch"] = op.batch;
+    }
     if (op.kind == hw::OpKind::kCollective) {
       j["collective"] = hw::to_string(op.collective);
       j["group"] = op.group;
@@ -297,15 +300,15 @@ void report_estimate(std::ostream& os, const sim::Scenario& s, const sim::Estima
     return;
   }
   if (f == Format::kCsv) {
-    os << "name,category,kind,pass,dtype,count,time_s,share,flops,bytes,weight_bytes,kv_bytes,bound,m,n,k,collective,group,algorithm\n";
+    os << "name,category,kind,pass,dtype,count,time_s,share,flops,bytes,weight_bytes,kv_bytes,bound,m,n,k,batch,collective,group,algorithm\n";
     for (const auto& row : r.rows) {
       const auto& op = row.op;
       const bool coll = op.kind == hw::OpKind::kCollective;
-      os << fmt::format("{},{},{},{},{},{:.6g},{:.9g},{:.6g},{:.9g},{:.9g},{:.9g},{:.9g},{},{},{},{},{},{},{}\n",
+      os << fmt::format("{},{},{},{},{},{:.6g},{:.9g},{:.6g},{:.9g},{:.9g},{:.9g},{:.9g},{},{},{},{},{},{},{},{}\n",
                         csv_field(op.name), op.category, hw::to_string(op.kind), hw::to_string(op.pass), to_string(op.dtype),
                         op.count, row.total_s, row.share, op.flops * op.count, op.bytes * op.count,
                         op.weight_bytes * op.count, op.kv_bytes * op.count, hw::to_string(row.cost.bound), op.m, op.n, op.k,
-                        coll ? hw::to_string(op.collective) : "", coll ? std::to_string(op.group) : "",
+                        op.batch, coll ? hw::to_string(op.collective) : "", coll ? std::to_string(op.group) : "",
                         coll ? hw::to_string(row.cost.algo) : "");
     }
     return;
@@ -356,7 +359,10 @@ void report_estimate(std::ostream& os, const sim::Scenario& s, const sim::Estima
       continue;
     }
     std::string detail;
-    if (op.kind == hw::OpKind::kGemm || op.kind == hw::OpKind::kAttention) detail = fmt::format("{}x{}x{} {}", op.m, op.n, op.k, to_string(op.dtype));
+    if (op.kind == hw::OpKind::kGemm || op.kind == hw::OpKind::kAttention) {
+      detail = fmt::format("{}x{}x{}{} {}", op.m, op.n, op.k, op.batch > 1 ? fmt::format(" (x{})", op.batch) : "",
+                           to_string(op.dtype));
+    }
     if (op.kind == hw::OpKind::kCollective) detail = fmt::format("{} {} GPUs ({})", format_bytes(op.bytes), op.group, hw::to_string(row->cost.algo));
     t.rows.push_back({op.name, hw::to_string(op.pass), op.kind == hw::OpKind::kCollective ? hw::to_string(op.collective) : hw::to_string(op.kind),
                       fmt::format("{:.4g}", op.count), format_seconds(row->total_s), fmt::format("{:.1f}%", 100 * row->share),

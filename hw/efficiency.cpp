@@ -42,12 +42,14 @@ double DefaultEfficiencyModel::gemm_peak_fraction(DType t, const GpuSpec& gpu) c
   return options_.gemm_other;
 }
 
-double DefaultEfficiencyModel::wave_efficiency(int64_t m, int64_t n, int64_t k, const GpuSpec& gpu) const {
+double DefaultEfficiencyModel::wave_efficiency(int64_t m, int64_t n, int64_t k, const GpuSpec& gpu,
+                                               int64_t batch) const {
   if (m <= 0 || n <= 0 || gpu.compute_units <= 0) return 1.0;
   // Skinny products (decode) use half-height tiles: 64 rows is the smallest Hopper warpgroup MMA.
   const double tm = m <= options_.tile_m / 2 ? options_.tile_m / 2.0 : static_cast<double>(options_.tile_m);
   const double tn = static_cast<double>(options_.tile_n);
-  const double tiles = std::ceil(static_cast<double>(m) / tm) * std::ceil(static_cast<double>(n) / tn);
+  const double tiles = std::ceil(static_cast<double>(m) / tm) * std::ceil(static_cast<double>(n) / tn) *
+                       static_cast<double>(std::max<int64_t>(1, batch));
   const double slots = static_cast<double>(gpu.compute_units);
   // Split-K (or stream-K) fills idle SMs when there are fewer output tiles than SMs, as long as
   // each split keeps at least `min_split_k` of depth.
@@ -57,14 +59,15 @@ double DefaultEfficiencyModel::wave_efficiency(int64_t m, int64_t n, int64_t k, 
   }
   const double waves = std::ceil(tiles * split / slots);
   // Tiles smaller than a full tile still occupy one: the M or N remainder wastes compute.
-  const double useful = static_cast<double>(m) * static_cast<double>(n) / (tm * tn) * split;
+  const double useful =
+      static_cast<double>(m) * static_cast<double>(n) / (tm * tn) * static_cast<double>(std::max<int64_t>(1, batch)) * split;
   return std::min(1.0, useful / (waves * slots));
 }
 
 double DefaultEfficiencyModel::compute_efficiency(const Op& op, const GpuSpec& gpu) const {
   switch (op.kind) {
     case OpKind::kGemm: {
-      double e = gemm_peak_fraction(op.dtype, gpu) * wave_efficiency(op.m, op.n, op.k, gpu);
+      double e = gemm_peak_fraction(op.dtype, gpu) * wave_efficiency(op.m, op.n, op.k, gpu, op.batch);
       if (op.k > 0) e *= static_cast<double>(op.k) / (static_cast<double>(op.k) + options_.k_ramp);
       return std::max(e, 1e-3);
     }

@@ -65,7 +65,7 @@ class DefaultEfficiencyModel final : public EfficiencyModel {
   // The largest GEMM fraction of peak for a data type on this GPU (before shape effects).
   double gemm_peak_fraction(DType t, const GpuSpec& gpu) const;
   // Fraction of the GPU's SMs busy over the waves of an M×N output (tile quantisation).
-  double wave_efficiency(int64_t m, int64_t n, int64_t k, const GpuSpec& gpu) const;
+  double wave_efficiency(int64_t m, int64_t n, int64_t k, const GpuSpec& gpu, int64_t batch = 1) const;
 
  private:
   DefaultEfficiencyOptions options_;

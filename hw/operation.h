@@ -43,7 +43,8 @@ struct Op {
   double bytes = 0;         // bytes read + written to device memory
   double weight_bytes = 0;  // share of `bytes` that reads weights
   double kv_bytes = 0;      // share of `bytes` that reads or writes the KV cache
-  int64_t m = 0, n = 0, k = 0;  // GEMM shape (per instance)
+  int64_t m = 0, n = 0, k = 0;  // GEMM shape of one product
+  int64_t batch = 1;            // products of that shape in one batched or grouped kernel
 
   // Collectives: payload in nccl-tests convention (all-reduce: the buffer; all-gather: the
   // gathered output; reduce-scatter: the input; all-to-all: what each GPU holds) and the group.

@@ -18,7 +18,11 @@ EstimateResult estimate(const Scenario& s, EstimateKind kind) {
   hw::CostModel cm(s.gpu, s.cluster, eff, {}, s.collective_algo);
   std::vector<hw::Op> ops;
   const model::ParamCount pc = model::count_params(s.model);
-  const double peak = s.gpu.peak(DType::kBf16) > 0 ? s.gpu.peak(DType::kBf16) : s.gpu.peak(DType::kFp16);
+  // MFU is measured against the dense peak of the data type the GEMMs run in (bf16, or fp8 for
+  // fp8 weights), so that an fp8 run is not credited with twice the bf16 peak.
+  const DType gemm_dtype = s.precision.gemm_dtype();
+  const double peak = s.gpu.peak(gemm_dtype) > 0 ? s.gpu.peak(gemm_dtype)
+                      : s.gpu.peak(DType::kBf16) > 0 ? s.gpu.peak(DType::kBf16) : s.gpu.peak(DType::kFp16);
 
   if (kind == EstimateKind::kTrainStep) {
     if (!s.train) throw InputError(s.file, "expected a 'train' section for a training estimate, found none");

@@ -39,7 +39,7 @@ struct EstimateResult {
   double compute_bound_s = 0, memory_bound_s = 0, latency_bound_s = 0, communication_s = 0, idle_s = 0;
   double tokens = 0;            // tokens processed by the step / iteration (all GPUs of the job or replica)
   double tokens_per_s = 0;
-  double mfu = 0;               // model FLOPs / (time × bf16 dense peak)
+  double mfu = 0;               // model FLOPs / (time × dense peak of the GEMM data type)
   double gpus = 0;
   double usd_per_million_tokens = 0;
   MemoryEstimate memory;

@@ -107,12 +107,15 @@ class Builder {
 
   void push(Op op) { ops_.push_back(std::move(op)); }
 
-  // A weight GEMM of M×N×K (N, K already split by TP) occurring `n` times per pass.
+  // A weight GEMM of M×N×K (N, K already split by TP) occurring `n` times per pass; `batch`
+  // independent products of that shape run as one batched (grouped) kernel, as the experts of a
+  // fused MoE layer or the per-head products of absorbed MLA do.
   void gemm(const std::string& name, const std::string& cat, double M, double N, double K, double n,
-            double weight_fraction = 1.0, DType dtype_override = DType::kFp64, bool weights = true) {
+            double weight_fraction = 1.0, DType dtype_override = DType::kFp64, bool weights = true,
+            double batch = 1.0) {
     if (n <= 0 || M <= 0) return;
     const DType dtype = dtype_override == DType::kFp64 ? (weights ? gdt_ : adt_) : dtype_override;
-    const double wbytes = weights ? N * K * wb_ * weight_fraction : N * K * act_;
+    const double wbytes = batch * (weights ? N * K * wb_ * weight_fraction : N * K * act_);
     auto mk = [&](const std::string& suffix, Pass pass, double mm, double nn, double kk, double bytes, double wbyt,
                   double model) {
       Op op;
@@ -122,17 +125,18 @@ class Builder {
       op.pass = pass;
       op.dtype = dtype;
       op.count = n * mult_;
-      op.flops = 2.0 * M * N * K;
+      op.flops = 2.0 * M * N * K * batch;
       op.model_flops = model;
       op.bytes = bytes;
       op.weight_bytes = wbyt;
       op.m = static_cast<int64_t>(std::ceil(mm));
       op.n = static_cast<int64_t>(std::ceil(nn));
       op.k = static_cast<int64_t>(std::ceil(kk));
+      op.batch = static_cast<int64_t>(std::ceil(batch));
       push(op);
     };
-    const double f = 2.0 * M * N * K;
-    const double fwd_bytes = wbytes + M * K * act_ + M * N * act_;
+    const double f = 2.0 * M * N * K * batch;
+    const double fwd_bytes = wbytes + batch * (M * K + M * N) * act_;
     if (!train_) {
       mk("", Pass::kInference, M, N, K, fwd_bytes, wbytes, f);
       return;
@@ -140,8 +144,8 @@ class Builder {
     mk("", Pass::kForward, M, N, K, fwd_bytes, wbytes, f);
     // Backward: input gradient (M×K = M×N · N×K) and weight gradient (N×K = N×M · M×K), the
     // latter accumulated in fp32.
-    mk(".dgrad", Pass::kBackward, M, K, N, M * N * act_ + wbytes + M * K * act_, wbytes, f);
-    mk(".wgrad", Pass::kBackward, N, K, M, M * N * act_ + M * K * act_ + N * K * 4.0, 0.0, f);
+    mk(".dgrad", Pass::kBackward, M, K, N, batch * (M * N + M * K) * act_ + wbytes, wbytes, f);
+    mk(".wgrad", Pass::kBackward, N, K, M, batch * ((M * N + M * K) * act_ + N * K * 4.0), 0.0, f);
     if (o_.recompute == Recompute::kFull) mk(".recompute", Pass::kRecompute, M, N, K, fwd_bytes, wbytes, 0.0);
   }
 
@@ -309,11 +313,11 @@ void Builder::self_attention_block(double n) {
     if (decode) {
       // Absorbed MLA (DeepSeek-V2 §2.1.3): queries are mapped into the latent space and
       // attention runs over the cached latent (kv_lora_rank + rope per token) shared by all heads.
-      gemm("attn.q_absorb", "attention", T_, kvr, nope, n * Hl);
+      gemm("attn.q_absorb", "attention", T_, kvr, nope, n, 1.0, DType::kFp64, true, Hl);
       pass("attn.kv_cache_write", "kv_cache", OpKind::kMemory, T_ * (kvr + rope) * kvb_, 0.0, n,
            T_ * (kvr + rope) * kvb_);
       attention_core("attn.core", B, 1.0, ctx, Hl, 1.0, kvr + rope, kvr, true, n, true, (kvr + rope) * kvb_);
-      gemm("attn.v_absorb", "attention", T_, vd, kvr, n * Hl);
+      gemm("attn.v_absorb", "attention", T_, vd, kvr, n, 1.0, DType::kFp64, true, Hl);
     } else {
       gemm("attn.kv_b_proj", "attention", T_, Hl * (nope + vd), kvr, n);
       if (!train_) {
@@ -438,17 +442,16 @@ void Builder::moe_block(double n) {
     const int per_node = std::max(1, std::min(L_.ep, L_.gpus_per_node / std::max(1, L_.tp)));
     collective("moe.dispatch.all_to_all", "comm", Collective::kAllToAll, T_ * k * h * act_, L_.ep, per_node, n);
   }
-  const double count = n * E_local;
   if (m_.ffn.kind == FfnKind::kGated) {
-    gemm("moe.experts.gate_up_proj", "moe", tokens_per_expert, 2 * fe, h, count, p_active);
+    gemm("moe.experts.gate_up_proj", "moe", tokens_per_expert, 2 * fe, h, n, p_active, DType::kFp64, true, E_local);
     pass("moe.experts.act", "moe", OpKind::kElementwise, 3.0 * T_ * k * token_factor / ep * fe * act_,
          8.0 * T_ * k * token_factor / ep * fe, n);
   } else {
-    gemm("moe.experts.up_proj", "moe", tokens_per_expert, fe, h, count, p_active);
+    gemm("moe.experts.up_proj", "moe", tokens_per_expert, fe, h, n, p_active, DType::kFp64, true, E_local);
     pass("moe.experts.act", "moe", OpKind::kElementwise, 2.0 * T_ * k * token_factor / ep * fe * act_,
          8.0 * T_ * k * token_factor / ep * fe, n);
   }
-  gemm("moe.experts.down_proj", "moe", tokens_per_expert, h, fe, count, p_active);
+  gemm("moe.experts.down_proj", "moe", tokens_per_expert, h, fe, n, p_active, DType::kFp64, true, E_local);
   if (train_ && L_.ep > 1) {
     const int per_node = std::max(1, std::min(L_.ep, L_.gpus_per_node / std::max(1, L_.tp)));
     collective("moe.combine.all_to_all", "comm", Collective::kAllToAll, T_ * k * h * act_, L_.ep, per_node, n);

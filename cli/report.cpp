@@ -287,6 +287,8 @@ std::string estimate_json(const sim::Scenario& s, const sim::EstimateResult& r) 
                         {"latency_bound_s", r.latency_bound_s}, {"communication_s", r.communication_s},
                         {"idle_s", r.idle_s}, {"tokens", r.tokens}, {"tokens_per_s", r.tokens_per_s}, {"mfu", r.mfu},
                         {"usd_per_million_tokens", r.usd_per_million_tokens},
+                        {"train_tokens", r.train_tokens}, {"train_time_s", r.train_time_s},
+                        {"gpu_hours", r.gpu_hours}, {"train_usd", r.train_usd},
                         {"memory", {{"weights_bytes", r.memory.weights_bytes}, {"kv_cache_bytes", r.memory.kv_cache_bytes},
                                     {"capacity_bytes", r.memory.capacity_bytes}, {"fits", r.memory.fits()}}},
                         {"notes", r.notes}}},
@@ -337,6 +339,10 @@ void report_estimate(std::ostream& os, const sim::Scenario& s, const sim::Estima
                     format_flops(r.flops), format_flops(r.model_flops), 100 * r.mfu, r.tokens_per_s, r.gpus);
   if (r.usd_per_million_tokens > 0) os << fmt::format("; ${:.3g} per million tokens", r.usd_per_million_tokens);
   os << "\n";
+  if (r.train_time_s > 0) {
+    os << fmt::format("{} tokens: {} on {:.0f} GPUs, {:.4g} GPU-hours, ${:.4g}\n", format_count(r.train_tokens),
+                      format_seconds(r.train_time_s), r.gpus, r.gpu_hours, r.train_usd);
+  }
   os << fmt::format("memory per GPU: weights {}{}, capacity {}{}\n", format_bytes(r.memory.weights_bytes),
                     r.memory.kv_cache_bytes > 0 ? ", KV cache " + format_bytes(r.memory.kv_cache_bytes) : "",
                     format_bytes(r.memory.capacity_bytes), r.memory.fits() ? "" : " — DOES NOT FIT");

@@ -119,6 +119,12 @@ EstimateResult estimate(const Scenario& s, EstimateKind kind) {
   if (s.usd_per_gpu_hour > 0 && r.tokens_per_s > 0) {
     r.usd_per_million_tokens = s.usd_per_gpu_hour * r.gpus / 3600.0 / r.tokens_per_s * 1e6;
   }
+  if (kind == EstimateKind::kTrainStep && s.train->tokens && r.tokens_per_s > 0) {
+    r.train_tokens = *s.train->tokens;
+    r.train_time_s = r.train_tokens / r.tokens_per_s;
+    r.gpu_hours = r.train_time_s * r.gpus / 3600.0;
+    r.train_usd = r.gpu_hours * s.usd_per_gpu_hour;
+  }
   if (!r.memory.fits()) {
     r.notes.push_back(fmt::format("does not fit: {:.1f} GiB needed per GPU, {:.1f} GiB available",
                                   (r.memory.weights_bytes + r.memory.kv_cache_bytes) / 1073741824.0,

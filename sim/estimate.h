@@ -42,6 +42,11 @@ struct EstimateResult {
   double mfu = 0;               // model FLOPs / (time × dense peak of the GEMM data type)
   double gpus = 0;
   double usd_per_million_tokens = 0;
+  // Training with `train.tokens` set: steps at this step time (no overlap, no failures).
+  double train_tokens = 0;
+  double train_time_s = 0;
+  double gpu_hours = 0;
+  double train_usd = 0;
   MemoryEstimate memory;
   std::vector<std::string> notes;
 };

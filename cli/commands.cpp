@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli/report.h"
@@ -117,15 +118,17 @@ int cmd_estimate(const std::string& scenario, const std::string& phase, size_t t
   sim::EstimateResult r = sim::estimate(s, kind);
   std::ostringstream os;
   report_estimate(os, s, r, fmt, top);
+  // Open the database before writing anything, so that a bad --db leaves no output file behind.
+  std::optional<store::RunStore> store;
+  if (!db.empty()) store.emplace(store::RunStore::open(db));
   emit(os.str(), f);
-  if (!db.empty()) {
-    auto store = store::RunStore::open(db);
+  if (store) {
     store::RunRecord rec;
     rec.command = "estimate";
     rec.scenario = scenario;
     rec.fathom_version = version();
     rec.result_json = estimate_json(s, r);
-    store.add_run(rec);
+    store->add_run(rec);
   }
   return 0;
 }

@@ -147,27 +147,30 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
       sv->at("parallel").at("ep").fail(fmt::format("a divisor of tp ({}) when serving", ss.layout.tp));
     }
     if (static_cast<int64_t>(ss.layout.tp) * ss.layout.pp > total_gpus) {
-      sv->at("parallel").fail_message(fmt::format("tp × pp = {} GPUs, but the hardware has {}", ss.layout.tp * ss.layout.pp, total_gpus));
+      sv->at("parallel").fail_message(fmt::format("tp × pp = {} GPUs, but the hardware has {}", static_cast<int64_t>(ss.layout.tp) * ss.layout.pp, total_gpus));
     }
-    {
-      auto it = std::optional<YamlNode>(sv->at("iteration"));
-      it->expect_keys({"phase", "sequences", "context", "prompt"});
-      auto ph = it->at("phase");
-      std::string p = ph.as_string();
-      if (p == "decode") {
-        ss.phase = model::Phase::kDecode;
-        ss.context = it->count("context");
-      } else if (p == "prefill") {
-        ss.phase = model::Phase::kPrefill;
-        ss.context = it->count("prompt");
-      } else {
-        ph.fail("'decode' or 'prefill'");
-      }
-      ss.sequences = it->count("sequences");
-      if (ss.context > s.model.max_position) {
-        it->at(ss.phase == model::Phase::kDecode ? "context" : "prompt")
-            .fail(fmt::format("at most the model's {} positions", s.model.max_position));
-      }
+    auto it = sv->at("iteration");
+    it.expect_keys({"phase", "sequences", "context", "prompt"});
+    auto ph = it.at("phase");
+    const std::string p = ph.as_string();
+    const char* length_key = "context";
+    if (p == "decode") {
+      ss.phase = model::Phase::kDecode;
+    } else if (p == "prefill") {
+      ss.phase = model::Phase::kPrefill;
+      length_key = "prompt";
+    } else {
+      ph.fail("'decode' or 'prefill'");
+    }
+    const char* other_key = ss.phase == model::Phase::kDecode ? "prompt" : "context";
+    if (it.has(other_key)) {
+      it.at(other_key).fail_message(std::string("'") + other_key + "' does not apply to phase " + p + "; expected '" +
+                                    length_key + "'");
+    }
+    ss.context = it.count(length_key);
+    ss.sequences = it.count("sequences");
+    if (ss.context > s.model.max_position) {
+      it.at(length_key).fail(fmt::format("at most the model's {} positions", s.model.max_position));
     }
     s.serve = ss;
   }

@@ -1,5 +1,6 @@
 #pragma once
 // A cluster: nodes of GPUs joined by link levels (intra-node, then scale-out network).
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,7 @@ struct ClusterSpec {
   std::vector<LinkLevel> levels;  // [0] = node scope, [1] = cluster scope (when nodes > 1)
   std::string file;
 
-  int total_gpus() const { return nodes * gpus_per_node; }
+  int64_t total_gpus() const { return static_cast<int64_t>(nodes) * gpus_per_node; }
   const LinkLevel& intra() const { return levels.front(); }
   const LinkLevel& inter() const { return levels.size() > 1 ? levels[1] : levels.front(); }
 };

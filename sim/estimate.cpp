@@ -35,7 +35,7 @@ EstimateResult estimate(const Scenario& s, EstimateKind kind) {
     o.recompute = t.recompute;
     ops = model::build_ops(s.model, model::Phase::kTrain, b, t.layout, s.precision, o);
     r.phase = "train";
-    r.gpus = t.layout.tp * t.layout.pp * t.layout.dp;
+    r.gpus = static_cast<double>(t.layout.tp) * t.layout.pp * t.layout.dp;
     r.tokens = static_cast<double>(t.global_batch) * static_cast<double>(t.seq_len);
     const double wb = dtype_bytes(s.precision.weights);
     // Mixed-precision Adam state per parameter: bf16 weights, fp32 gradients, fp32 master
@@ -51,7 +51,7 @@ EstimateResult estimate(const Scenario& s, EstimateKind kind) {
     b.seq_len = sv.context;
     ops = model::build_ops(s.model, sv.phase, b, sv.layout, s.precision, {});
     r.phase = model::to_string(sv.phase);
-    r.gpus = sv.layout.tp * sv.layout.pp;
+    r.gpus = static_cast<double>(sv.layout.tp) * sv.layout.pp;
     r.tokens = sv.phase == model::Phase::kDecode ? static_cast<double>(sv.sequences)
                                                  : static_cast<double>(sv.sequences * sv.context);
     const double wb = dtype_bytes(s.precision.weights);

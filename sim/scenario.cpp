@@ -24,13 +24,7 @@ DType dtype_at(const YamlNode& sec, const char* key, DType def) {
 // overflow the int arithmetic of layouts.
 constexpr int64_t kMaxDegree = 1 << 20;
 
-int degree(const YamlNode& sec, const char* key, int64_t def) {
-  auto n = sec.find(key);
-  if (!n) return static_cast<int>(def);
-  const int64_t v = n->as_positive_int();
-  if (v > kMaxDegree) n->fail("at most " + std::to_string(kMaxDegree));
-  return static_cast<int>(v);
-}
+int degree(const YamlNode& sec, const char* key, int64_t def) { return sec.small_count(key, kMaxDegree, def); }
 
 model::Layout parse_layout(const YamlNode& sec, int gpus_per_node, bool train) {
   model::Layout L;

@@ -46,6 +46,25 @@ int main(int argc, char** argv) {
   est->add_option("--db", db, "Also record the run in this SQLite database");
   add_common(est);
 
+  cli::TrainFlags tflags;
+  auto* trn = app.add_subcommand("train", "Training step time, memory per GPU and time to train; --search ranks every layout");
+  trn->add_option("scenario", tflags.scenario, "Scenario YAML with a 'train' section (docs/scenario.md)")->required();
+  trn->add_flag("--search", tflags.search, "Search every layout, microbatch, recomputation and ZeRO stage");
+  trn->add_option("--gpus", tflags.gpus, "Search: GPU count, range A-B (multiples of the node size) or list");
+  trn->add_option("--rank", tflags.rank, "Search: rank by time, cost or mfu (default time)");
+  auto* top_opt = trn->add_option("--top", tflags.top, "Search: configurations to show (default 10)");
+  trn->add_option("--db", tflags.db, "Also record the run in this SQLite database");
+  add_common(trn);
+
+  auto* validate = app.add_subcommand("validate", "Compare predictions with published measurements");
+  validate->require_subcommand(1);
+  std::string megatron_csv, vtrain_dir = "../shared/validation/vtrain";
+  auto* vtraining = validate->add_subcommand("training", "Training step time against Megatron-LM and vTrain measurements");
+  vtraining->add_option("--megatron", megatron_csv, "Megatron-LM table (default: data/validation/megatron_table1.csv)");
+  vtraining->add_option("--vtrain", vtrain_dir, "Folder with vTrain's ground_truth_single.csv and ground_truth_multi.csv")
+      ->default_val("../shared/validation/vtrain");
+  add_common(vtraining);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -67,6 +86,11 @@ int main(int argc, char** argv) {
     if (show->parsed()) return cli::cmd_model_show(model_name, context, common);
     if (import->parsed()) return cli::cmd_model_import(import_file, import_name, import_out);
     if (est->parsed()) return cli::cmd_estimate(scenario, phase, top, db, common);
+    if (trn->parsed()) {
+      tflags.top_given = top_opt->count() > 0;
+      return cli::cmd_train(tflags, common);
+    }
+    if (vtraining->parsed()) return cli::cmd_validate_training(megatron_csv, vtrain_dir, common);
   } catch (const fathom::Error& e) {
     std::string msg = e.what();
     for (char& c : msg) if (c == '\n') c = ' ';

@@ -30,7 +30,8 @@ model::Layout parse_layout(const YamlNode& sec, int gpus_per_node, bool train) {
   model::Layout L;
   auto p = sec.at("parallel");
   if (train) {
-    p.expect_keys({"tp", "pp", "dp", "ep", "sequence_parallel"});
+    p.expect_keys({"tp", "pp", "dp", "cp", "cp_kind", "ep", "sequence_parallel", "virtual_stages", "first_stage_layers",
+                   "last_stage_layers"});
   } else {
     p.expect_keys({"tp", "pp", "ep"});
   }
@@ -38,6 +39,14 @@ model::Layout parse_layout(const YamlNode& sec, int gpus_per_node, bool train) {
   L.pp = degree(p, "pp", 1);
   L.dp = train ? degree(p, "dp", 1) : 1;
   L.ep = degree(p, "ep", 1);
+  if (train) {
+    L.cp = degree(p, "cp", 1);
+    if (auto k = p.find("cp_kind")) {
+      const std::string v = k->as_string();
+      if (v == "all-to-all" || v == "ulysses") L.cp_all_to_all = true;
+      else if (v != "ring") k->fail("ring or all-to-all");
+    }
+  }
   L.sequence_parallel = train && p.flag_or("sequence_parallel", false);
   L.gpus_per_node = gpus_per_node;
   return L;
@@ -48,6 +57,103 @@ void check_layout(const model::ModelSpec& m, const model::Layout& L, const YamlN
   model::validate_layout(m, L, parallel.where(), parallel.path() + ".");
 }
 
+
+// The node a check_config field names ("parallel.tp", "global_batch", ...), for file:line. No
+// YamlNode assignment here: yaml-cpp's Node::operator= rebinds the tree, not the handle.
+YamlNode node_for(const YamlNode& sec, const std::string& field) {
+  const size_t dot = field.find('.');
+  auto next = sec.find(field.substr(0, dot));
+  if (!next) return sec;
+  if (dot == std::string::npos) return *next;
+  return node_for(*next, field.substr(dot + 1));
+}
+
+TrainSection parse_train_section(const YamlNode& tr, const Scenario& s, int64_t total_gpus) {
+  tr.expect_keys({"gpus", "parallel", "seq_len", "global_batch", "global_batch_tokens", "microbatch", "recompute", "zero", "fsdp",
+                  "optimizer", "offload", "overlap", "flash_attention", "dropout", "grad_reduce", "host_overhead", "tokens"});
+  TrainSection ts;
+  ts.layout = parse_layout(tr, s.cluster.gpus_per_node, true);
+  ts.dp_given = tr.at("parallel").has("dp");
+  ts.gpus = tr.has("gpus") ? static_cast<int64_t>(tr.small_count("gpus", kMaxDegree * 64)) : total_gpus;
+  if (ts.gpus > total_gpus) {
+    tr.at("gpus").fail(fmt::format("at most the {} GPUs of the hardware", total_gpus));
+  }
+  auto par = tr.at("parallel");
+  ts.virtual_stages = degree(par, "virtual_stages", 1);
+  if (par.has("first_stage_layers")) ts.first_stage_layers = par.count("first_stage_layers");
+  if (par.has("last_stage_layers")) ts.last_stage_layers = par.count("last_stage_layers");
+  const int64_t group = static_cast<int64_t>(ts.layout.tp) * ts.layout.pp * ts.layout.cp;
+  if (!ts.dp_given) {
+    if (group > ts.gpus || ts.gpus % group != 0) {
+      par.fail_message(fmt::format("tp × pp × cp = {} does not divide the {} GPUs of the job; set dp or gpus", group, ts.gpus));
+    }
+    ts.layout.dp = static_cast<int>(ts.gpus / group);
+  }
+  ts.seq_len = tr.count("seq_len");
+  if (tr.has("global_batch") && tr.has("global_batch_tokens")) {
+    tr.at("global_batch_tokens").fail_message("expected either 'global_batch' (sequences) or 'global_batch_tokens', found both");
+  }
+  if (auto gt = tr.find("global_batch_tokens")) {
+    const int64_t tokens = gt->as_positive_int();
+    if (tokens % ts.seq_len != 0) gt->fail(fmt::format("a multiple of seq_len = {}", ts.seq_len));
+    ts.global_batch = tokens / ts.seq_len;
+  } else {
+    ts.global_batch = tr.count("global_batch");
+  }
+  ts.microbatch = tr.count_or("microbatch", 1);
+  if (auto r = tr.find("recompute")) {
+    const std::string v = r->as_string();
+    if (v == "none") ts.recompute = model::Recompute::kNone;
+    else if (v == "selective") ts.recompute = model::Recompute::kSelective;
+    else if (v == "full") ts.recompute = model::Recompute::kFull;
+    else if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) {
+      ts.recompute = model::Recompute::kFull;
+      ts.recompute_layers = r->as_positive_int();
+    } else {
+      r->fail("none, selective, full or a number of layers per stage to recompute in full");
+    }
+  }
+  if (tr.has("zero") && tr.has("fsdp")) tr.at("fsdp").fail_message("expected either 'zero' or 'fsdp', found both");
+  if (auto z = tr.find("zero")) {
+    const int64_t v = z->as_nonnegative_int();
+    if (v > 3) z->fail("a ZeRO stage 0, 1, 2 or 3");
+    ts.zero = static_cast<int>(v);
+  }
+  if (tr.flag_or("fsdp", false)) ts.zero = 3;
+  if (auto o = tr.find("optimizer")) {
+    try {
+      ts.optimizer = train::parse_optimizer(o->as_string());
+    } catch (const std::invalid_argument& e) {
+      o->fail_message(e.what());
+    }
+  }
+  if (auto o = tr.find("offload")) {
+    o->expect_keys({"optimizer", "activations"});
+    ts.offload_optimizer = o->flag_or("optimizer", false);
+    ts.offload_activations = o->flag_or("activations", false);
+  }
+  if (auto o = tr.find("overlap")) {
+    o->expect_keys({"tp", "dp", "pp"});
+    ts.overlap_tp = o->flag_or("tp", ts.overlap_tp);
+    ts.overlap_dp = o->flag_or("dp", ts.overlap_dp);
+    ts.overlap_pp = o->flag_or("pp", ts.overlap_pp);
+  }
+  ts.flash_attention = tr.flag_or("flash_attention", true);
+  ts.dropout = tr.flag_or("dropout", false);
+  ts.grad_reduce_dtype = dtype_at(tr, "grad_reduce", s.precision.activations == DType::kFp8 ? DType::kBf16 : s.precision.activations);
+  if (ts.grad_reduce_dtype != DType::kBf16 && ts.grad_reduce_dtype != DType::kFp16 && ts.grad_reduce_dtype != DType::kFp32) {
+    tr.at("grad_reduce").fail("bf16, fp16 or fp32");
+  }
+  if (auto t = tr.find("tokens")) ts.tokens = t->as_positive_number();
+  if (auto ho = tr.find("host_overhead")) {
+    ts.host_overhead_per_op_s = ho->is_scalar() && ho->as_string() == "0" ? 0.0 : ho->as_quantity(Dimension::kTime);
+  }
+  if (auto bad = train::check_config(s.model, ts, ts.gpus)) {
+    const YamlNode n = node_for(tr, bad->field);
+    throw ConfigError(n.where(), "'" + tr.path() + "." + bad->field + "': " + bad->reason);
+  }
+  return ts;
+}
 }  // namespace
 
 Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardware, const model::ModelCatalog& models) {
@@ -168,38 +274,7 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
     }
     s.serve = ss;
   }
-  if (auto tr = root.find("train")) {
-    tr->expect_keys({"parallel", "seq_len", "global_batch", "microbatch", "recompute", "tokens"});
-    TrainSection ts;
-    ts.layout = parse_layout(*tr, s.cluster.gpus_per_node, true);
-    check_layout(s.model, ts.layout, tr->at("parallel"));
-    if (s.model.moe && s.model.moe->experts > 0 && ts.layout.dp % ts.layout.ep != 0) {
-      tr->at("parallel").at("ep").fail(fmt::format("a divisor of dp ({}) when training", ts.layout.dp));
-    }
-    const int64_t need = static_cast<int64_t>(ts.layout.tp) * ts.layout.pp * ts.layout.dp;
-    if (need > total_gpus) {
-      tr->at("parallel").fail_message(fmt::format("tp × pp × dp = {} GPUs, but the hardware has {}", need, total_gpus));
-    }
-    ts.seq_len = tr->count("seq_len");
-    if (ts.seq_len > s.model.max_position && s.model.position == model::PositionKind::kLearned) {
-      tr->at("seq_len").fail(fmt::format("at most the model's {} learned positions", s.model.max_position));
-    }
-    ts.global_batch = tr->count("global_batch");
-    ts.microbatch = tr->count_or("microbatch", 1);
-    if (ts.microbatch > ts.global_batch / ts.layout.dp ||
-        ts.global_batch % (static_cast<int64_t>(ts.layout.dp) * ts.microbatch) != 0) {
-      tr->at("global_batch").fail(fmt::format("a multiple of dp × microbatch = {}", ts.layout.dp * ts.microbatch));
-    }
-    if (auto r = tr->find("recompute")) {
-      std::string v = r->as_string();
-      if (v == "none") ts.recompute = model::Recompute::kNone;
-      else if (v == "selective") ts.recompute = model::Recompute::kSelective;
-      else if (v == "full") ts.recompute = model::Recompute::kFull;
-      else r->fail("none, selective or full");
-    }
-    if (auto t = tr->find("tokens")) ts.tokens = t->as_positive_number();
-    s.train = ts;
-  }
+  if (auto tr = root.find("train")) s.train = parse_train_section(*tr, s, total_gpus);
   if (!s.serve && !s.train) root.fail_message("expected a 'serve' or a 'train' section, found neither");
   s.usd_per_gpu_hour = s.gpu.usd_per_gpu_hour;
   if (auto c = root.find("cost")) {

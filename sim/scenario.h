@@ -9,6 +9,7 @@
 #include "hw/efficiency.h"
 #include "sim/model/model_catalog.h"
 #include "sim/model/ops_builder.h"
+#include "sim/train/train.h"
 
 namespace fathom::sim {
 
@@ -19,15 +20,12 @@ struct ServeSection {
   int64_t context = 1;  // decode: KV length per sequence; prefill: prompt tokens per sequence
 };
 
-struct TrainSection {
-  model::Layout layout;
-  int64_t seq_len = 2048;
-  int64_t global_batch = 1;  // sequences per optimizer step
-  int64_t microbatch = 1;    // sequences per microbatch
-  model::Recompute recompute = model::Recompute::kNone;
+// The training section: one configuration of sim/train (layout, batch, recomputation, ZeRO,
+// offload, overlap), the GPUs it runs on and the tokens to train on.
+struct TrainSection : train::TrainConfig {
+  int64_t gpus = 0;              // GPUs of the job (default: all of the hardware)
   std::optional<double> tokens;  // training tokens, for time-to-train
-
-  int64_t microbatches() const { return global_batch / (layout.dp * microbatch); }
+  bool dp_given = false;         // parallel.dp was written (else derived from gpus)
 };
 
 struct Scenario {

@@ -39,41 +39,55 @@ DType Precision::gemm_dtype() const {
   return activations;
 }
 
-void validate_layout(const ModelSpec& m, const Layout& L, const std::string& where, const std::string& key_prefix) {
-  auto fail = [&](const std::string& field, const std::string& msg) {
-    throw ConfigError(where, "'" + key_prefix + field + "': " + msg);
-  };
-  if (L.tp < 1) fail("tp", fmt::format("expected a tensor-parallel degree >= 1, found {}", L.tp));
-  if (L.pp < 1) fail("pp", fmt::format("expected a pipeline-parallel degree >= 1, found {}", L.pp));
-  if (L.dp < 1) fail("dp", fmt::format("expected a data-parallel degree >= 1, found {}", L.dp));
-  if (L.ep < 1) fail("ep", fmt::format("expected an expert-parallel degree >= 1, found {}", L.ep));
+std::optional<LayoutProblem> layout_problem(const ModelSpec& m, const Layout& L, bool check_pp) {
+  auto bad = [](const std::string& field, std::string msg) { return LayoutProblem{field, std::move(msg)}; };
+  if (L.tp < 1) return bad("tp", fmt::format("expected a tensor-parallel degree >= 1, found {}", L.tp));
+  if (L.pp < 1) return bad("pp", fmt::format("expected a pipeline-parallel degree >= 1, found {}", L.pp));
+  if (L.dp < 1) return bad("dp", fmt::format("expected a data-parallel degree >= 1, found {}", L.dp));
+  if (L.ep < 1) return bad("ep", fmt::format("expected an expert-parallel degree >= 1, found {}", L.ep));
+  if (L.cp < 1) return bad("cp", fmt::format("expected a context-parallel degree >= 1, found {}", L.cp));
   const auto& a = m.attention;
   if (a.heads % L.tp != 0) {
-    fail("tp", fmt::format("expected a tensor-parallel degree that divides the {} attention heads of {}, found {}",
-                           a.heads, m.name, L.tp));
+    return bad("tp", fmt::format("expected a tensor-parallel degree that divides the {} attention heads of {}, found {}",
+                                 a.heads, m.name, L.tp));
   }
   if (a.kind != AttentionKind::kMla && a.kv_heads % L.tp != 0 && L.tp % a.kv_heads != 0) {
-    fail("tp", fmt::format("expected a tensor-parallel degree that divides or is a multiple of the {} KV heads of {}, found {}",
-                           a.kv_heads, m.name, L.tp));
+    return bad("tp", fmt::format("expected a tensor-parallel degree that divides or is a multiple of the {} KV heads of {}, found {}",
+                                 a.kv_heads, m.name, L.tp));
   }
-  if (m.layers % L.pp != 0) {
-    fail("pp", fmt::format("expected a pipeline degree that divides the {} layers of {}, found {}", m.layers, m.name, L.pp));
+  if (check_pp && m.layers % L.pp != 0) {
+    return bad("pp", fmt::format("expected a pipeline degree that divides the {} layers of {}, found {}", m.layers, m.name, L.pp));
+  }
+  if (L.pp > m.layers) {
+    return bad("pp", fmt::format("expected at most one pipeline stage per layer ({} layers), found {}", m.layers, L.pp));
   }
   if (m.ffn.hidden % L.tp != 0) {
-    fail("tp", fmt::format("expected a tensor-parallel degree that divides the FFN width {} of {}, found {}",
-                           m.ffn.hidden, m.name, L.tp));
+    return bad("tp", fmt::format("expected a tensor-parallel degree that divides the FFN width {} of {}, found {}",
+                                 m.ffn.hidden, m.name, L.tp));
   }
   if (m.moe) {
     if (m.moe->experts % L.ep != 0) {
-      fail("ep", fmt::format("expected an expert-parallel degree that divides the {} experts of {}, found {}",
-                             m.moe->experts, m.name, L.ep));
+      return bad("ep", fmt::format("expected an expert-parallel degree that divides the {} experts of {}, found {}",
+                                   m.moe->experts, m.name, L.ep));
     }
   } else if (L.ep != 1) {
-    fail("ep", fmt::format("expected ep = 1 for {}, which has no experts; found {}", m.name, L.ep));
+    return bad("ep", fmt::format("expected ep = 1 for {}, which has no experts; found {}", m.name, L.ep));
   }
   if (m.ssm && (m.ssm->expand * m.hidden_size) % L.tp != 0) {
-    fail("tp", fmt::format("expected a tensor-parallel degree that divides the Mamba width of {}", m.name));
+    return bad("tp", fmt::format("expected a tensor-parallel degree that divides the Mamba width of {}", m.name));
   }
+  if (L.cp > 1) {
+    if (m.encoder) return bad("cp", fmt::format("expected cp = 1 for the encoder–decoder {}, found {}", m.name, L.cp));
+    if (L.cp_all_to_all && a.heads % (static_cast<int64_t>(L.tp) * L.cp) != 0) {
+      return bad("cp", fmt::format("expected tp × cp to divide the {} attention heads of {} for all-to-all context parallelism, found {} × {}",
+                                   a.heads, m.name, L.tp, L.cp));
+    }
+  }
+  return std::nullopt;
+}
+
+void validate_layout(const ModelSpec& m, const Layout& L, const std::string& where, const std::string& key_prefix) {
+  if (auto p = layout_problem(m, L)) throw ConfigError(where, "'" + key_prefix + p->field + "': " + p->message);
 }
 
 namespace {
@@ -90,7 +104,9 @@ class Builder {
     adt_ = P.activations == DType::kFp8 ? DType::kFp8 : DType::kBf16;
     const double B = static_cast<double>(b.sequences);
     const double s = static_cast<double>(b.seq_len);
-    T_ = phase == Phase::kDecode ? B : B * s;
+    cp_ = train_ ? std::max(1, L.cp) : 1;
+    // Training under context parallelism: each GPU holds s/cp tokens of every sequence.
+    T_ = phase == Phase::kDecode ? B : B * s / cp_;
     // Training counts are per GPU, averaged over pipeline stages; serving walks every layer of
     // the replica once per iteration (stages run one after the other for one batch).
     mult_ = train_ ? static_cast<double>(b.microbatches) / L.pp : 1.0;
@@ -212,21 +228,85 @@ class Builder {
     }
   }
 
+  // Context-parallel exchange around one attention layer. Ring attention (Liu et al. 2023)
+  // passes each GPU's key/value chunk around the ring, cp − 1 steps, overlapped with the
+  // attention kernels; the backward pass sends keys/values and their gradients (twice the
+  // bytes). Ulysses (Jacobs et al. 2023) swaps the sequence split for a head split with one
+  // all-to-all of Q, K, V before attention and one of the output after, in both passes.
+  void cp_exchange(double n, double q_heads, double kv_heads, double d_qk, double d_v) {
+    if (!train_ || cp_ <= 1 || !o_.include_communication || n <= 0) return;
+    const int per_node_group = std::max(1, std::min(cp_, L_.gpus_per_node / std::max(1, L_.tp)));
+    if (L_.cp_all_to_all) {
+      const double in = T_ * (q_heads * d_qk + kv_heads * (d_qk + d_v)) * act_;
+      const double out = T_ * q_heads * d_v * act_;
+      collective("attn.cp.all_to_all_qkv", "comm", Collective::kAllToAll, in, cp_, per_node_group, n);
+      collective("attn.cp.all_to_all_out", "comm", Collective::kAllToAll, out, cp_, per_node_group, n);
+      return;
+    }
+    const double chunk = T_ * kv_heads * (d_qk + d_v) * act_;
+    const int per_node = per_node_group >= cp_ ? 2 : 1;
+    Op op;
+    op.name = "attn.cp.ring";
+    op.category = "comm";
+    op.kind = OpKind::kCollective;
+    op.collective = Collective::kSendRecv;
+    op.bytes = chunk;
+    op.group = 2;
+    op.group_per_node = per_node;
+    op.pass = Pass::kForward;
+    op.count = n * (cp_ - 1) * mult_;
+    push(op);
+    op.name = "attn.cp.ring.bwd";
+    op.pass = Pass::kBackward;
+    op.bytes = 2.0 * chunk;
+    push(op);
+    if (o_.recompute == Recompute::kFull) {
+      op.name = "attn.cp.ring.recompute";
+      op.pass = Pass::kRecompute;
+      op.bytes = chunk;
+      push(op);
+    }
+  }
+
+  // Attention as separate kernels (Megatron-LM before FlashAttention): a batched score GEMM
+  // writes the full s² matrix (no causal skipping), a fused scale-mask-softmax reads and writes
+  // it, dropout reads it and writes it with a 1-byte mask, and the context GEMM reads it. The
+  // backward pass mirrors each (GEMM input and weight-style gradients, softmax and dropout
+  // backward). Per head and sequence; context parallelism splits the queries.
+  void unfused_attention(const std::string& name, double seqs, double q_len, double kv_len, double heads, double d_qk,
+                         double d_v, double n) {
+    const double q = q_len / static_cast<double>(cp_);
+    const double batch = seqs * heads;
+    const double elems = batch * q * kv_len;
+    gemm(name + ".scores", "attention", q, kv_len, d_qk, n, 1.0, adt_, false, batch);
+    pass(name + ".softmax", "attention", OpKind::kElementwise, 2.0 * elems * act_, 5.0 * elems, n);
+    if (o_.dropout) pass(name + ".dropout", "attention", OpKind::kElementwise, elems * (2.0 * act_ + 1.0), elems, n);
+    gemm(name + ".context", "attention", q, d_v, kv_len, n, 1.0, adt_, false, batch);
+  }
+
   // Fused attention (FlashAttention IO: one pass over Q, K, V and O).
   void attention_core(const std::string& name, double seqs, double q_len, double kv_len, double heads,
                       double kv_heads, double d_qk, double d_v, bool causal, double n, bool kv_from_cache,
                       double cache_bytes_per_key) {
     if (n <= 0) return;
+    if (!o_.fused_attention && !kv_from_cache) {
+      unfused_attention(name, seqs, q_len, kv_len, heads, d_qk, d_v, n);
+      return;
+    }
     double pairs;
     if (causal && q_len > 1 && q_len == kv_len) {
       pairs = o_.causal_skip ? q_len * (q_len + 1) / 2.0 : q_len * kv_len;
     } else {
       pairs = q_len * kv_len;
     }
+    // Context parallelism: the cp GPUs share the score matrix of the whole sequence evenly
+    // (load-balanced ring attention or Ulysses head split); queries are local, keys all.
+    const double cpd = static_cast<double>(cp_);
+    pairs /= cpd;
     const double flops = 2.0 * (d_qk + d_v) * heads * seqs * pairs;
     double kv_read = kv_from_cache ? seqs * kv_len * cache_bytes_per_key
                                    : seqs * kv_len * kv_heads * (d_qk + d_v) * act_;
-    const double bytes = seqs * q_len * heads * (d_qk + d_v) * act_ + kv_read;
+    const double bytes = seqs * q_len / cpd * heads * (d_qk + d_v) * act_ + kv_read;
     auto mk = [&](const std::string& suffix, Pass p, double fl, double model, double by) {
       Op op;
       op.name = name + suffix;
@@ -239,7 +319,7 @@ class Builder {
       op.model_flops = model;
       op.bytes = by;
       op.kv_bytes = kv_from_cache ? kv_read : 0.0;
-      op.m = static_cast<int64_t>(q_len * seqs);
+      op.m = static_cast<int64_t>(q_len / cpd * seqs);
       op.n = static_cast<int64_t>(kv_len);
       op.k = static_cast<int64_t>(d_qk);
       push(op);
@@ -280,6 +360,7 @@ class Builder {
   double T_ = 0;
   double mult_ = 1;
   int t_ = 1;
+  int cp_ = 1;
   int tp_per_node_ = 1;
   std::vector<Op> ops_;
 };
@@ -325,6 +406,7 @@ void Builder::self_attention_block(double n) {
              T_ * (kvr + rope) * kvb_);
       }
       attention_core("attn.core", B, q_len, ctx, Hl, KVl, qk, vd, true, n, false, 0.0);
+      cp_exchange(n, Hl, Hl, qk, vd);
     }
     gemm("attn.o_proj", "attention", T_, h, Hl * vd, n);
   } else {
@@ -339,6 +421,7 @@ void Builder::self_attention_block(double n) {
     }
     attention_core("attn.core", B, q_len, decode ? ctx : q_len, Hl, KVl, d, d, true, n, decode,
                    KVl * 2.0 * d * kvb_);
+    cp_exchange(n, Hl, KVl, d, d);
     gemm("attn.o_proj", "attention", T_, h, Hl * d, n);
   }
   tp_reduce("attn.tp", T_, n);

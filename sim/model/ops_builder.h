@@ -4,6 +4,7 @@
 // embeddings and LM head, MoE routing, dispatch and experts, SSM scans, KV-cache writes, and the
 // collectives the layout implies. Equations: docs/cost_model.md, section "Operations".
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,8 @@ struct Layout {
   int pp = 1;   // pipeline stages
   int dp = 1;   // data parallel (training)
   int ep = 1;   // expert parallel
+  int cp = 1;   // context parallel (training): the sequence split over cp GPUs
+  bool cp_all_to_all = false;  // CP by head all-to-all (DeepSpeed-Ulysses) instead of ring attention
   bool sequence_parallel = false;
   int gpus_per_node = 8;
 };
@@ -49,13 +52,25 @@ struct OpsOptions {
   // FLOP formula (Narayanan et al. 2021, eq. 3) counts the full s² score matrix: set false to
   // compare with it.
   bool causal_skip = true;
+  // false: attention as separate kernels (score GEMM, softmax, dropout, context GEMM) that write
+  // the s² score matrix to memory, as before FlashAttention (Megatron-LM 2021).
+  bool fused_attention = true;
+  bool dropout = false;  // dropout on attention probabilities (unfused attention only)
   Recompute recompute = Recompute::kNone;
   bool include_communication = true;
   bool include_optimizer = true;  // train: Adam step and data-parallel gradient reduction
 };
 
-// Throws ConfigError naming the field when the layout does not fit the model (heads not
-// divisible by tp, layers by pp, experts by ep, ...).
+// The first way the layout does not fit the model (heads not divisible by tp, layers by pp,
+// experts by ep, ...): the field at fault ("tp", "pp", ...) and the message; nullopt when it
+// fits. `check_pp` false skips the layers-by-pp rule (uneven pipeline stages).
+struct LayoutProblem {
+  std::string field;
+  std::string message;
+};
+std::optional<LayoutProblem> layout_problem(const ModelSpec& m, const Layout& layout, bool check_pp = true);
+
+// Throws ConfigError naming the field when layout_problem finds one.
 void validate_layout(const ModelSpec& m, const Layout& layout, const std::string& where,
                      const std::string& key_prefix);
 

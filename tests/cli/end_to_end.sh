@@ -63,7 +63,7 @@ expect_bad "$B/negative_size.yaml" "negative_size.yaml:5: 'serve.iteration.seque
 expect_bad "$B/zero_size.yaml" "'serve.iteration.sequences': expected a positive integer, found '0'"
 expect_bad "$B/tp_not_dividing_heads.yaml" "tp_not_dividing_heads.yaml:4: 'serve.parallel.tp': expected a tensor-parallel degree that divides the 64 attention heads"
 expect_bad "$B/unknown_key.yaml" "unknown_key.yaml:6: unknown key 'serve.modle'"
-expect_bad "$B/batch_not_divisible.yaml" "'train.global_batch': expected a multiple of dp × microbatch = 3"
+expect_bad "$B/batch_not_divisible.yaml" "'train.global_batch': expected a multiple of dp × microbatch = 3 × 1 = 3, found 64"
 expect_bad "$B/too_many_gpus.yaml" "tp × pp = 16 GPUs, but the hardware has 8"
 expect_bad "$B/bad_dtype.yaml" "bad_dtype.yaml:3: 'precision.weights': expected a data type"
 expect_bad "$B/wrong_length_key.yaml" "wrong_length_key.yaml:5: 'serve.iteration.prompt': 'prompt' does not apply to phase decode; expected 'context'"

@@ -1,0 +1,380 @@
+// `fathom train` (one layout, or --search over every layout) and `fathom validate training`.
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/report.h"
+#include "cli/table.h"
+#include "common/error.h"
+#include "common/units.h"
+#include "common/version.h"
+#include "hw/catalog.h"
+#include "sim/scenario.h"
+#include "sim/model/model_catalog.h"
+#include "sim/train/search.h"
+#include "sim/train/validate.h"
+#include "store/run_store.h"
+
+namespace fathom::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string pct(double e) { return std::isfinite(e) ? fmt::format("{:+.1f}%", 100 * e) : "-"; }
+
+void report_validation(std::ostream& os, const std::vector<train::ValidationTable>& tables, Format f) {
+  if (f == Format::kJson) {
+    json arr = json::array();
+    for (const auto& t : tables) {
+      json rows = json::array();
+      for (const auto& r : t.rows) {
+        rows.push_back({{"label", r.label}, {"config", r.config}, {"measured", r.measured}, {"predicted", r.predicted},
+                        {"error", r.error}});
+      }
+      arr.push_back({{"name", t.name}, {"source", t.source}, {"metric", t.metric}, {"skipped", t.skipped},
+                     {"skip_reason", t.skip_reason}, {"rows", rows}, {"median_abs_error", t.median_abs_error},
+                     {"mean_abs_error", t.mean_abs_error}, {"max_abs_error", t.max_abs_error}});
+    }
+    os << json{{"context", context("validate training")}, {"tables", arr}}.dump(2) << "\n";
+    return;
+  }
+  if (f == Format::kCsv) {
+    os << "table,label,config,measured,predicted,error\n";
+    for (const auto& t : tables) {
+      for (const auto& r : t.rows) {
+        os << fmt::format("{},{},{},{:.6g},{:.6g},{:.6g}\n", t.name, csv_field(r.label), csv_field(r.config), r.measured,
+                          r.predicted, r.error);
+      }
+    }
+    return;
+  }
+  for (const auto& t : tables) {
+    os << fmt::format("{} — {}\n", t.name, t.source);
+    if (t.skipped) {
+      os << "skipped: " << t.skip_reason << "\n\n";
+      continue;
+    }
+    os << fmt::format("metric: {}\n", t.metric);
+    Table tab{{"run", "layout", "measured", "predicted", "error"}, {false, false, true, true, true}, {}};
+    for (const auto& r : t.rows) {
+      tab.rows.push_back({r.label, r.config, fmt::format("{:.1f}", r.measured), fmt::format("{:.1f}", r.predicted), pct(r.error)});
+    }
+    tab.print(os);
+    os << fmt::format("{} rows: median |error| {:.1f}%, mean {:.1f}%, max {:.1f}%\n\n", t.rows.size(), 100 * t.median_abs_error,
+                      100 * t.mean_abs_error, 100 * t.max_abs_error);
+  }
+}
+
+std::string gib(double b) { return fmt::format("{:.1f}", b / 1073741824.0); }
+
+std::string layout_cell(const train::TrainConfig& c) {
+  const auto& L = c.layout;
+  std::string s = fmt::format("tp{} pp{} dp{}", L.tp, L.pp, L.dp);
+  if (L.cp > 1) s += fmt::format(" cp{}{}", L.cp, L.cp_all_to_all ? "a2a" : "");
+  if (L.ep > 1) s += fmt::format(" ep{}", L.ep);
+  if (c.virtual_stages > 1) s += fmt::format(" v{}", c.virtual_stages);
+  if (c.first_stage_layers > 0) s += fmt::format(" stages {}/{}", c.first_stage_layers, c.last_stage_layers);
+  if (L.sequence_parallel && L.tp > 1) s += " sp";
+  return s;
+}
+
+std::string recompute_cell(const train::TrainConfig& c) {
+  if (c.recompute == model::Recompute::kFull && c.recompute_layers > 0) return fmt::format("full x{}", c.recompute_layers);
+  return model::to_string(c.recompute);
+}
+
+json config_json(const train::TrainConfig& c) {
+  const auto& L = c.layout;
+  return json{{"gpus", c.gpus()}, {"tp", L.tp}, {"pp", L.pp}, {"dp", L.dp}, {"cp", L.cp},
+              {"cp_kind", L.cp_all_to_all ? "all-to-all" : "ring"}, {"ep", L.ep}, {"sequence_parallel", L.sequence_parallel},
+              {"virtual_stages", c.virtual_stages}, {"first_stage_layers", c.first_stage_layers},
+              {"last_stage_layers", c.last_stage_layers}, {"seq_len", c.seq_len}, {"global_batch", c.global_batch},
+              {"microbatch", c.microbatch}, {"microbatches", c.microbatches()}, {"recompute", model::to_string(c.recompute)},
+              {"recompute_layers", c.recompute_layers}, {"zero", c.zero}, {"optimizer", train::to_string(c.optimizer)},
+              {"offload_optimizer", c.offload_optimizer}, {"offload_activations", c.offload_activations},
+              {"overlap", {{"tp", c.overlap_tp}, {"dp", c.overlap_dp}, {"pp", c.overlap_pp}}},
+              {"flash_attention", c.flash_attention}, {"dropout", c.dropout}, {"grad_reduce", to_string(c.grad_reduce_dtype)},
+              {"host_overhead_per_op_s", c.host_overhead_per_op_s}};
+}
+
+json result_json(const train::TrainResult& r) {
+  const auto& T = r.time;
+  const auto& M = r.memory;
+  json j{{"config", config_json(r.config)},
+         {"feasible", r.feasible()},
+         {"time_s", {{"step", T.step}, {"forward", T.forward}, {"backward", T.backward}, {"recompute", T.recompute},
+                     {"tp_comm", T.tp_comm}, {"cp_comm", T.cp_comm}, {"ep_comm", T.ep_comm}, {"pp_comm", T.pp_comm},
+                     {"bubble", T.bubble}, {"dp_comm", T.dp_comm}, {"optimizer", T.optimizer}, {"offload", T.offload}}},
+         {"memory_bytes", {{"stage", M.stage}, {"weights", M.weights}, {"gradients", M.gradients}, {"optimizer", M.optimizer},
+                           {"activations", M.activations}, {"buffers", M.buffers}, {"runtime", M.runtime},
+                           {"fragmentation", M.fragmentation}, {"total", M.total}, {"capacity", M.capacity},
+                           {"margin", M.margin()}, {"inflight_microbatches", M.inflight_microbatches},
+                           {"activation_bytes_per_layer", M.activation_bytes_per_layer}}},
+         {"tokens_per_step", r.tokens_per_step}, {"tokens_per_s", r.tokens_per_s},
+         {"model_flops_per_step", r.model_flops_per_step}, {"hardware_flops_per_step", r.hardware_flops_per_step},
+         {"mfu", r.mfu}, {"hfu", r.hfu}, {"peak_flops_per_gpu", r.peak_flops}};
+  if (r.train_tokens > 0) {
+    j["train"] = {{"tokens", r.train_tokens}, {"time_s", r.train_time_s}, {"gpu_hours", r.gpu_hours}, {"usd", r.usd},
+                  {"kwh", r.kwh}};
+  }
+  if (r.infeasible) j["infeasible"] = {{"field", r.infeasible->field}, {"reason", r.infeasible->reason}};
+  return j;
+}
+
+std::string header_json_fields(const sim::Scenario& s, json& doc) {
+  doc["scenario"] = {{"name", s.name}, {"file", s.file}, {"model", s.model.name}, {"gpu", s.gpu.name},
+                     {"cluster", s.cluster.name}, {"usd_per_gpu_hour", s.usd_per_gpu_hour}};
+  return {};
+}
+
+void report_train(std::ostream& os, const sim::Scenario& s, const train::TrainResult& r, Format f, json& doc) {
+  doc = json{{"context", context("train")}};
+  header_json_fields(s, doc);
+  doc["result"] = result_json(r);
+  if (f == Format::kJson) {
+    os << doc.dump(2) << "\n";
+    return;
+  }
+  const auto& T = r.time;
+  const auto& M = r.memory;
+  if (f == Format::kCsv) {
+    os << "section,item,value,unit\n";
+    const std::pair<const char*, double> times[] = {
+        {"forward", T.forward}, {"backward", T.backward}, {"recompute", T.recompute}, {"tp_comm", T.tp_comm},
+        {"cp_comm", T.cp_comm}, {"ep_comm", T.ep_comm}, {"pp_comm", T.pp_comm}, {"bubble", T.bubble},
+        {"dp_comm", T.dp_comm}, {"optimizer", T.optimizer}, {"offload", T.offload}, {"step", T.step}};
+    for (const auto& [k, v] : times) os << fmt::format("time,{},{:.9g},s\n", k, v);
+    const std::pair<const char*, double> mem[] = {
+        {"weights", M.weights}, {"gradients", M.gradients}, {"optimizer", M.optimizer}, {"activations", M.activations},
+        {"buffers", M.buffers}, {"runtime", M.runtime}, {"fragmentation", M.fragmentation}, {"total", M.total},
+        {"capacity", M.capacity}};
+    for (const auto& [k, v] : mem) os << fmt::format("memory,{},{:.9g},B\n", k, v);
+    os << fmt::format("throughput,tokens_per_s,{:.9g},1/s\nthroughput,mfu,{:.6g},1\nthroughput,hfu,{:.6g},1\n", r.tokens_per_s,
+                      r.mfu, r.hfu);
+    if (r.train_tokens > 0) {
+      os << fmt::format("train,time,{:.9g},s\ntrain,gpu_hours,{:.9g},h\ntrain,usd,{:.9g},USD\ntrain,kwh,{:.9g},kWh\n",
+                        r.train_time_s, r.gpu_hours, r.usd, r.kwh);
+    }
+    return;
+  }
+  const auto& c = r.config;
+  os << fmt::format("{} — {} on {} GPUs of {} ({})\n", s.name, s.model.name, c.gpus(), s.gpu.name, s.cluster.name);
+  os << fmt::format("layout {}; seq {}, global batch {} ({} tokens), microbatch {} x {}; recompute {}; ZeRO {}; {}{}{}\n",
+                    layout_cell(c), c.seq_len, c.global_batch, format_count(r.tokens_per_step), c.microbatch, c.microbatches(),
+                    recompute_cell(c), c.zero, train::to_string(c.optimizer), c.offload_optimizer ? ", optimizer offloaded" : "",
+                    c.offload_activations ? ", activations offloaded" : "");
+  os << fmt::format("step {}; {:.4g} tokens/s; MFU {:.1f}%, HFU {:.1f}% (of {} per GPU)\n", format_seconds(T.step),
+                    r.tokens_per_s, 100 * r.mfu, 100 * r.hfu, format_flops(r.peak_flops) + "/s");
+  if (r.train_tokens > 0) {
+    os << fmt::format("{} tokens: {}, {:.4g} GPU-hours, ${:.4g}, {:.4g} kWh (GPUs at TDP)\n", format_count(r.train_tokens),
+                      format_seconds(r.train_time_s), r.gpu_hours, r.usd, r.kwh);
+  }
+  os << "\n";
+  Table t{{"time per step", "seconds", "share"}, {false, true, true}, {}};
+  const std::pair<const char*, double> times[] = {
+      {"forward", T.forward}, {"backward", T.backward}, {"recompute", T.recompute}, {"TP/SP communication", T.tp_comm},
+      {"CP communication", T.cp_comm}, {"EP all-to-all", T.ep_comm}, {"pipeline send/receive", T.pp_comm},
+      {"pipeline bubble", T.bubble}, {"DP / ZeRO communication", T.dp_comm}, {"optimizer step", T.optimizer},
+      {"offload", T.offload}};
+  for (const auto& [k, v] : times) {
+    if (v <= 0) continue;
+    t.rows.push_back({k, fmt::format("{:.4f}", v), fmt::format("{:.1f}%", 100 * v / T.step)});
+  }
+  t.rows.push_back({"step", fmt::format("{:.4f}", T.step), "100.0%"});
+  t.print(os);
+  os << "\n";
+  Table mt{{fmt::format("memory per GPU (stage {})", M.stage), "GiB", "share"}, {false, true, true}, {}};
+  const std::pair<const char*, double> mem[] = {
+      {"weights", M.weights}, {"gradients", M.gradients}, {"optimizer state", M.optimizer},
+      {"activations", M.activations}, {"communication buffers", M.buffers}, {"CUDA context and workspaces", M.runtime},
+      {"allocator fragmentation", M.fragmentation}};
+  for (const auto& [k, v] : mem) mt.rows.push_back({k, gib(v), fmt::format("{:.1f}%", 100 * v / M.total)});
+  mt.rows.push_back({"total", gib(M.total), "100.0%"});
+  mt.rows.push_back({fmt::format("capacity ({})", M.fits() ? "fits" : "DOES NOT FIT"), gib(M.capacity), ""});
+  mt.print(os);
+  os << fmt::format("activations: {:.3g} GiB per layer per microbatch, {:.3g} microbatches in flight\n",
+                    M.activation_bytes_per_layer / 1073741824.0, M.inflight_microbatches);
+}
+
+void report_search(std::ostream& os, const sim::Scenario& s, const train::SearchResult& res, const train::SearchOptions& o,
+                   Format f, json& doc) {
+  doc = json{{"context", context("train --search")}};
+  header_json_fields(s, doc);
+  json top = json::array();
+  for (const auto& r : res.top) top.push_back(result_json(r));
+  json rej = json::object();
+  for (const auto& [k, v] : res.rejected) rej[k] = {{"count", v.count}, {"example", v.example}};
+  doc["search"] = {{"gpu_counts", o.gpu_counts}, {"rank_by", train::to_string(o.rank_by)}, {"evaluated", res.evaluated},
+                   {"feasible", res.feasible}, {"rejected_total", res.rejected_total}, {"rejected", rej}, {"top", top}};
+  if (f == Format::kJson) {
+    os << doc.dump(2) << "\n";
+    return;
+  }
+  if (f == Format::kCsv) {
+    os << "rank,gpus,tp,pp,dp,cp,ep,virtual_stages,sequence_parallel,microbatch,recompute,zero,step_s,tokens_per_s,mfu,hfu,"
+          "memory_bytes,memory_margin_bytes,train_time_s,gpu_hours,usd\n";
+    int i = 0;
+    for (const auto& r : res.top) {
+      const auto& c = r.config;
+      os << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{:.9g},{:.9g},{:.6g},{:.6g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}\n", ++i,
+                        c.gpus(), c.layout.tp, c.layout.pp, c.layout.dp, c.layout.cp, c.layout.ep, c.virtual_stages,
+                        c.layout.sequence_parallel ? 1 : 0, c.microbatch, model::to_string(c.recompute), c.zero, r.time.step,
+                        r.tokens_per_s, r.mfu, r.hfu, r.memory.total, r.memory.margin(), r.train_time_s, r.gpu_hours, r.usd);
+    }
+    return;
+  }
+  std::string counts;
+  for (int64_t g : o.gpu_counts) counts += (counts.empty() ? "" : ",") + std::to_string(g);
+  os << fmt::format("{} — {} on {} ({}), {} GPUs; ranked by {}\n", s.name, s.model.name, s.gpu.name, s.cluster.name,
+                    counts, train::to_string(o.rank_by));
+  os << fmt::format("{} configurations costed, {} feasible; {} rejected\n", res.evaluated, res.feasible, res.rejected_total);
+  for (const auto& [k, v] : res.rejected) os << fmt::format("  rejected {} ({}): e.g. {}\n", v.count, k, v.example);
+  os << "\n";
+  const bool train_cols = !res.top.empty() && res.top.front().train_tokens > 0;
+  Table t{{"#", "GPUs", "layout", "mb", "recompute", "ZeRO", "step", "tokens/s", "MFU", "memory GiB", "margin GiB"},
+          {true, true, false, true, false, true, true, true, true, true, true}, {}};
+  if (train_cols) {
+    t.header.insert(t.header.end(), {"time to train", "GPU-hours", "USD"});
+    t.right.insert(t.right.end(), {true, true, true});
+  }
+  int i = 0;
+  for (const auto& r : res.top) {
+    const auto& c = r.config;
+    std::vector<std::string> row{std::to_string(++i), std::to_string(c.gpus()), layout_cell(c),
+                                 fmt::format("{}x{}", c.microbatch, c.microbatches()), recompute_cell(c), std::to_string(c.zero),
+                                 format_seconds(r.time.step), fmt::format("{:.4g}", r.tokens_per_s),
+                                 fmt::format("{:.1f}%", 100 * r.mfu), gib(r.memory.total), gib(r.memory.margin())};
+    if (train_cols) {
+      row.insert(row.end(), {format_seconds(r.train_time_s), fmt::format("{:.4g}", r.gpu_hours), fmt::format("{:.4g}", r.usd)});
+    }
+    t.rows.push_back(std::move(row));
+  }
+  if (t.rows.empty()) {
+    os << "no feasible configuration\n";
+    return;
+  }
+  t.print(os);
+}
+
+// "1024", "512-2048" (every multiple of the node size in the range), or a comma-separated list.
+std::vector<int64_t> parse_gpu_counts(const std::string& text, int gpus_per_node) {
+  std::vector<int64_t> out;
+  auto num = [&](const std::string& s) {
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 9) {
+      throw FlagError("--gpus", "expected a GPU count, a range A-B or a comma-separated list, found '" + text + "'");
+    }
+    const int64_t v = std::stoll(s);
+    if (v < 1) throw FlagError("--gpus", "expected GPU counts >= 1, found '" + text + "'");
+    return v;
+  };
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const size_t dash = item.find('-');
+    if (dash == std::string::npos) {
+      out.push_back(num(item));
+    } else {
+      const int64_t a = num(item.substr(0, dash)), b = num(item.substr(dash + 1));
+      if (a > b) throw FlagError("--gpus", "expected a range A-B with A <= B, found '" + item + "'");
+      for (int64_t g = (a + gpus_per_node - 1) / gpus_per_node * gpus_per_node; g <= b; g += gpus_per_node) {
+        out.push_back(g);
+        if (out.size() > 256) throw FlagError("--gpus", "expected at most 256 GPU counts, found more in '" + text + "'");
+      }
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (out.empty()) throw FlagError("--gpus", "expected at least one GPU count, found none in '" + text + "'");
+  if (out.size() > 256) throw FlagError("--gpus", "expected at most 256 GPU counts, found " + std::to_string(out.size()));
+  return out;
+}
+
+}  // namespace
+
+int cmd_train(const TrainFlags& tf, const CommonFlags& f) {
+  Format fmt = parse_format(f.format);
+  auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
+  auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
+  sim::Scenario s = sim::load_scenario(tf.scenario, hwc, mc);
+  if (!s.train) throw InputError(s.file, "expected a 'train' section for fathom train, found none");
+  train::TrainModel tm(s.model, s.gpu, s.cluster, s.precision, s.efficiency, s.collective_algo, s.usd_per_gpu_hour);
+  std::ostringstream os;
+  json doc;
+  if (!tf.search) {
+    for (const char* flag : {"--gpus", "--rank", "--top"}) {
+      const bool given = (std::string(flag) == "--gpus" && !tf.gpus.empty()) || (std::string(flag) == "--rank" && !tf.rank.empty()) ||
+                         (std::string(flag) == "--top" && tf.top_given);
+      if (given) throw FlagError(flag, "expected only with --search");
+    }
+    train::TrainResult r = tm.evaluate(*s.train, s.train->tokens);
+    if (!r.feasible()) {
+      const auto& M = r.memory;
+      std::string detail;
+      if (r.infeasible->field == "memory") {
+        detail = fmt::format(" (weights {} + gradients {} + optimizer {} + activations {} + other {} GiB)", gib(M.weights),
+                             gib(M.gradients), gib(M.optimizer), gib(M.activations),
+                             gib(M.buffers + M.runtime + M.fragmentation));
+      }
+      throw ConfigError(s.file, "'train." + r.infeasible->field + "': " + r.infeasible->reason + detail);
+    }
+    report_train(os, s, r, fmt, doc);
+  } else {
+    train::SearchOptions o;
+    o.gpu_counts = tf.gpus.empty() ? std::vector<int64_t>{s.train->gpus} : parse_gpu_counts(tf.gpus, s.cluster.gpus_per_node);
+    for (int64_t g : o.gpu_counts) {
+      if (g > s.cluster.total_gpus()) {
+        throw FlagError("--gpus", fmt::format("expected at most the {} GPUs of {}, found {}", s.cluster.total_gpus(), s.cluster.name, g));
+      }
+    }
+    if (!tf.rank.empty()) {
+      try {
+        o.rank_by = train::parse_rank_by(tf.rank);
+      } catch (const std::invalid_argument& e) {
+        throw FlagError("--rank", e.what());
+      }
+    }
+    if (tf.top < 1 || tf.top > 100000) throw FlagError("--top", "expected a count from 1 to 100000, found " + std::to_string(tf.top));
+    o.top = static_cast<size_t>(tf.top);
+    train::SearchResult res = train::search(tm, *s.train, o, s.train->tokens);
+    report_search(os, s, res, o, fmt, doc);
+  }
+  std::optional<store::RunStore> store;
+  if (!tf.db.empty()) store.emplace(store::RunStore::open(tf.db));
+  if (f.output.empty()) std::cout << os.str();
+  else write_file_atomically(f.output, os.str(), "--output");
+  if (store) {
+    store::RunRecord rec;
+    rec.command = tf.search ? "train --search" : "train";
+    rec.scenario = tf.scenario;
+    rec.fathom_version = version();
+    rec.result_json = doc.dump();
+    store->add_run(rec);
+  }
+  return 0;
+}
+
+int cmd_validate_training(const std::string& megatron, const std::string& vtrain_dir, const CommonFlags& f) {
+  Format fmt = parse_format(f.format);
+  auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
+  const std::string meg = megatron.empty() ? (fs::path(data_dir()) / "validation" / "megatron_table1.csv").string() : megatron;
+  std::vector<train::ValidationTable> tables;
+  tables.push_back(train::validate_megatron(meg, hwc));
+  tables.push_back(train::validate_vtrain(vtrain_dir, hwc));
+  std::ostringstream os;
+  report_validation(os, tables, fmt);
+  if (f.output.empty()) std::cout << os.str();
+  else write_file_atomically(f.output, os.str(), "--output");
+  return 0;
+}
+
+}  // namespace fathom::cli

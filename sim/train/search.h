@@ -1,0 +1,50 @@
+#pragma once
+// Configuration search: every valid layout (tp, pp, cp, dp, ep, interleaving), microbatch
+// size, recomputation mode and ZeRO stage for a model on a GPU count (or several), ranked by
+// time to train, cost or MFU, with memory as a constraint. Rejected layouts are counted by
+// reason. Deterministic: the same inputs give the same ranking.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sim/train/train.h"
+
+namespace fathom::train {
+
+enum class RankBy { kTime, kCost, kMfu };
+std::string to_string(RankBy r);
+RankBy parse_rank_by(const std::string& s);  // throws std::invalid_argument
+
+struct SearchOptions {
+  std::vector<int64_t> gpu_counts;  // each searched; required
+  RankBy rank_by = RankBy::kTime;
+  size_t top = 10;
+  int max_tp = 64;
+  int max_cp = 16;
+  int64_t max_microbatch = 64;
+  int max_virtual_stages = 8;
+  bool vary_recompute = true;  // none, selective, full; else the base configuration's
+  bool vary_zero = true;       // 0–3; else the base configuration's
+  bool vary_cp = true;         // ring context parallelism; else cp = 1
+};
+
+struct Rejection {
+  int64_t count = 0;
+  std::string example;  // one reason, in full
+};
+
+struct SearchResult {
+  std::vector<TrainResult> top;          // best first
+  int64_t evaluated = 0;                 // configurations costed (feasible or over memory)
+  int64_t feasible = 0;
+  std::map<std::string, Rejection> rejected;  // by field at fault ("memory", "parallel.tp", ...)
+  int64_t rejected_total = 0;
+};
+
+// `base` supplies what the search does not vary: sequence length, global batch, optimizer,
+// precision, overlap, offload, attention and dropout settings (and recompute/ZeRO when not varied).
+SearchResult search(const TrainModel& model, const TrainConfig& base, const SearchOptions& options,
+                    std::optional<double> train_tokens = std::nullopt);
+
+}  // namespace fathom::train

@@ -58,11 +58,12 @@ int main(int argc, char** argv) {
 
   auto* validate = app.add_subcommand("validate", "Compare predictions with published measurements");
   validate->require_subcommand(1);
-  std::string megatron_csv, vtrain_dir = "../shared/validation/vtrain";
+  std::string megatron_csv, vtrain_dir;
   auto* vtraining = validate->add_subcommand("training", "Training step time against Megatron-LM and vTrain measurements");
   vtraining->add_option("--megatron", megatron_csv, "Megatron-LM table (default: data/validation/megatron_table1.csv)");
-  vtraining->add_option("--vtrain", vtrain_dir, "Folder with vTrain's ground_truth_single.csv and ground_truth_multi.csv")
-      ->default_val("../shared/validation/vtrain");
+  vtraining->add_option("--vtrain", vtrain_dir,
+                        "Folder with vTrain's ground_truth_single.csv and ground_truth_multi.csv "
+                        "(default: shared/validation/vtrain beside the project)");
   add_common(vtraining);
 
   try {

@@ -369,7 +369,11 @@ int cmd_validate_training(const std::string& megatron, const std::string& vtrain
   const std::string meg = megatron.empty() ? (fs::path(data_dir()) / "validation" / "megatron_table1.csv").string() : megatron;
   std::vector<train::ValidationTable> tables;
   tables.push_back(train::validate_megatron(meg, hwc));
-  tables.push_back(train::validate_vtrain(vtrain_dir, hwc));
+  // Default: ../shared/validation/vtrain beside the project (data_dir() is <project>/data).
+  const std::string vt = vtrain_dir.empty()
+                             ? (fs::path(data_dir()).parent_path().parent_path() / "shared" / "validation" / "vtrain").string()
+                             : vtrain_dir;
+  tables.push_back(train::validate_vtrain(vt, hwc));
   std::ostringstream os;
   report_validation(os, tables, fmt);
   if (f.output.empty()) std::cout << os.str();

@@ -366,12 +366,24 @@ TrainResult TrainModel::evaluate(const TrainConfig& c, std::optional<double> tra
     double dense = 0, expert = 0;  // parameters on one GPU
     double layers = 0, rc_layers = 0;
     double zero3 = 0, p2p = 0;  // exposed per microbatch
+    int index = 0;              // pipeline rank
+    double copies = 1;          // middle stages are alike: one stands for all of them
   };
-  std::vector<Stage> st(static_cast<size_t>(p));
+  // Representative stages: the first, one middle stage (the one holding the most
+  // microbatches in flight) standing for the p − 2 alike, and the last.
+  Stage st[3];
+  int n_st = 0;
+  st[n_st++].index = 0;
+  if (p > 2) {
+    st[n_st].index = 1;
+    st[n_st++].copies = p - 2;
+  }
+  if (p > 1) st[n_st++].index = p - 1;
   double max_T = 0, sum_T = 0;
   int slow = 0;
-  for (int i = 0; i < p; ++i) {
-    Stage& s = st[static_cast<size_t>(i)];
+  for (int k = 0; k < n_st; ++k) {
+    Stage& s = st[k];
+    const int i = s.index;
     s.layers = static_cast<double>(layers_on_stage(m_, c, i));
     s.rc_layers = c.recompute == Recompute::kFull && c.recompute_layers > 0
                       ? std::min<double>(static_cast<double>(c.recompute_layers), s.layers)
@@ -394,19 +406,20 @@ TrainResult TrainModel::evaluate(const TrainConfig& c, std::optional<double> tra
       s.zero3 = c.overlap_dp ? std::max(0.0, comm - (s.F + s.B + s.R)) : comm;
     }
     s.T += s.p2p + s.zero3;
-    sum_T += s.T;
+    sum_T += s.T * s.copies;
     if (s.T > max_T) {
       max_T = s.T;
-      slow = i;
+      slow = k;
     }
   }
 
   // ---- pipeline schedule: 1F1B, interleaved over v chunks, possibly uneven stages ----
   const double pipe = m * max_T + (sum_T - max_T) / v;
-  const Stage& S = st[static_cast<size_t>(slow)];
+  const Stage& S = st[slow];
+  const bool slow_first = S.index == 0, slow_last = S.index == p - 1;
   auto& T = r.time;
-  T.forward = m * (S.layers * lc.fwd + (slow == 0 ? lc.first_fwd : 0.0) + (slow == p - 1 ? lc.last_fwd : 0.0));
-  T.backward = m * (S.layers * lc.bwd + (slow == 0 ? lc.first_bwd : 0.0) + (slow == p - 1 ? lc.last_bwd : 0.0));
+  T.forward = m * (S.layers * lc.fwd + (slow_first ? lc.first_fwd : 0.0) + (slow_last ? lc.last_fwd : 0.0));
+  T.backward = m * (S.layers * lc.bwd + (slow_first ? lc.first_bwd : 0.0) + (slow_last ? lc.last_bwd : 0.0));
   T.recompute = m * S.R;
   T.tp_comm = m * S.layers * (tp_f + tp_b);
   T.cp_comm = m * S.layers * (lc.cp_fwd + lc.cp_bwd);
@@ -419,7 +432,8 @@ TrainResult TrainModel::evaluate(const TrainConfig& c, std::optional<double> tra
   // ---- data-parallel gradient reduction and ZeRO-1/2 gathers ----
   double dp_exposed = 0;
   if (dpg > 1) {
-    for (const Stage& s : st) {
+    for (int k = 0; k < n_st; ++k) {
+      const Stage& s = st[k];
       const double rs_or_ar =
           c.zero == 0 ? collective(hw::Collective::kAllReduce, s.dense * grad_b, dpg, dp_per_node) +
                             collective(hw::Collective::kAllReduce, s.expert * grad_b, edpg, 1)
@@ -448,7 +462,8 @@ TrainResult TrainModel::evaluate(const TrainConfig& c, std::optional<double> tra
 
   // ---- optimizer step (and offload) ----
   double opt_params = 0;  // on the most loaded GPU
-  for (const Stage& s : st) {
+  for (int k = 0; k < n_st; ++k) {
+    const Stage& s = st[k];
     const double shard_d = c.zero >= 1 ? dpg : 1, shard_e = c.zero >= 1 ? edpg : 1;
     opt_params = std::max(opt_params, s.dense / shard_d + s.expert / shard_e);
   }
@@ -467,8 +482,9 @@ TrainResult TrainModel::evaluate(const TrainConfig& c, std::optional<double> tra
   // ---- memory per stage ----
   MemoryBreakdown best;
   best.total = -1;
-  for (int i = 0; i < p; ++i) {
-    const Stage& s = st[static_cast<size_t>(i)];
+  for (int k = 0; k < n_st; ++k) {
+    const Stage& s = st[k];
+    const int i = s.index;
     MemoryBreakdown mb;
     mb.stage = i;
     mb.capacity = gpu_.memory_bytes;
@@ -531,7 +547,7 @@ TrainResult TrainModel::evaluate(const TrainConfig& c, std::optional<double> tra
   r.tokens_per_s = r.tokens_per_step / T.step;
   r.model_flops_per_step = lc.model_flops * group * microbatches_job;
   double rc_flops = 0;
-  for (const Stage& s : st) rc_flops += s.rc_layers;
+  for (int k = 0; k < n_st; ++k) rc_flops += st[k].rc_layers * st[k].copies;
   rc_flops *= c.recompute == Recompute::kFull ? lc.layer_fwd_flops : 0.0;
   r.hardware_flops_per_step = (lc.flops + rc_flops) * group * microbatches_job;
   const DType g = precision_.gemm_dtype();

@@ -37,12 +37,32 @@ check "model import exits 0" $?
 "$FATHOM" model show "$tmp/mixtral-imported.yaml" --format json | python3 -c "import json,sys; d=json.load(sys.stdin)['model']; assert abs(d['params_total']/46.7e9-1)<0.005" 2>/dev/null
 check "imported model loads back with 46.7B" $?
 
+# fathom train: one layout, the search, the validation.
+"$FATHOM" train "$SCEN/gpt3-175b-train-a100.yaml" > "$tmp/t.txt"; check "train exits 0" $?
+grep -q "pipeline bubble" "$tmp/t.txt" && grep -q "optimizer state" "$tmp/t.txt"; check "train prints time and memory breakdowns" $?
+"$FATHOM" train "$SCEN/gpt3-175b-train-a100.yaml" --format json | python3 -c "
+import json,sys; d=json.load(sys.stdin)['result']; t=d['time_s']
+parts=sum(v for k,v in t.items() if k!='step'); assert abs(parts/t['step']-1)<1e-6, (parts, t['step'])
+assert d['memory_bytes']['total']<=d['memory_bytes']['capacity'] and d['train']['gpu_hours']>0" 2>/dev/null
+check "train json: the breakdown sums to the step, time to train present" $?
+"$FATHOM" train "$SCEN/gpt3-175b-train-a100.yaml" --search --top 3 --format csv > "$tmp/s.csv"; check "train --search csv exits 0" $?
+[ "$(wc -l < "$tmp/s.csv")" = 4 ] && head -1 "$tmp/s.csv" | grep -q '^rank,gpus,tp,pp'; check "search csv has a header and 3 rows" $?
+"$FATHOM" train "$SCEN/gpt3-175b-train-a100.yaml" --search --gpus 512,1024 --rank cost --db "$tmp/runs.sqlite" > "$tmp/s.txt"
+check "search over two GPU counts by cost, recorded" $?
+grep -q "rejected" "$tmp/s.txt" && grep -q "(memory)" "$tmp/s.txt"; check "search reports rejections by reason" $?
+[ "$(sqlite3 "$tmp/runs.sqlite" "select count(*) from runs where command='train --search'")" = 1 ]; check "search recorded in SQLite" $?
+"$FATHOM" validate training --format json | python3 -c "
+import json,sys; t=json.load(sys.stdin)['tables']; m=[x for x in t if x['name']=='megatron'][0]
+assert len(m['rows'])==10 and m['median_abs_error']<=0.10" 2>/dev/null
+check "validate training: Megatron median within 10%" $?
+"$FATHOM" validate training --vtrain "$tmp/nowhere" | grep -q "skipped: vTrain files not found"; check "validate training skips absent vTrain files" $?
+
 # --- bad input: one line, file:line, exit 2, no output file ---
-expect_bad() {  # file, expected substring, [extra args]
+expect_bad() {  # file, expected substring, [extra args]; the command is $CMD (default estimate)
   local f="$1" want="$2"
   shift 2
   rm -f "$tmp/should_not_exist"
-  "$FATHOM" estimate "$f" "$@" -o "$tmp/should_not_exist" > "$tmp/o" 2> "$tmp/e"
+  "$FATHOM" ${CMD:-estimate} "$f" "$@" -o "$tmp/should_not_exist" > "$tmp/o" 2> "$tmp/e"
   local rc=$?
   local lines
   lines=$(wc -l < "$tmp/e")
@@ -74,6 +94,19 @@ expect_bad "$SCEN/llama3.1-70b-decode-h100.yaml" "--phase: expected a scenario w
 
 expect_bad "$SCEN/llama3.1-70b-decode-h100.yaml" "/proc/version: expected a writable Fathom database" --db /proc/version
 
+# fathom train: layouts that cannot run, one line each.
+CMD=train expect_bad "$B/train_tp_heads.yaml" "train_tp_heads.yaml:5: 'train.parallel.tp': expected a tensor-parallel degree that divides the 96 attention heads"
+CMD=train expect_bad "$B/train_stages.yaml" "train_stages.yaml:5: 'train.parallel.pp': expected a pipeline degree that divides the 96 layers"
+CMD=train expect_bad "$B/train_gpu_count.yaml" "'train.parallel': expected tp × cp × dp × pp = 1024 GPUs, found 8 × 1 × 8 × 8 = 512"
+CMD=train expect_bad "$B/train_over_memory.yaml" "'train.memory': expected at most 80.0 GiB per GPU, found"
+CMD=train expect_bad "$B/train_bad_zero.yaml" "train_bad_zero.yaml:7: 'train.zero': expected a ZeRO stage 0, 1, 2 or 3, found '5'"
+CMD=train expect_bad "$B/train_uneven.yaml" "'train.parallel.first_stage_layers': expected the 17 layers left"
+CMD=train expect_bad "$SCEN/gpt3-175b-train-a100.yaml" "--top: expected only with --search" --top 3
+CMD=train expect_bad "$SCEN/gpt3-175b-train-a100.yaml" "--gpus: expected a GPU count, a range A-B" --search --gpus lots
+CMD=train expect_bad "$SCEN/gpt3-175b-train-a100.yaml" "--gpus: expected at most the 2240 GPUs" --search --gpus 4096
+CMD=train expect_bad "$SCEN/gpt3-175b-train-a100.yaml" "--rank: expected time, cost or mfu, found 'fast'" --search --rank fast
+CMD=train expect_bad "$SCEN/llama3.1-70b-decode-h100.yaml" "expected a 'train' section for fathom train"
+
 # Bad flags and bad imports.
 "$FATHOM" estimate > /dev/null 2> "$tmp/e"; rc=$?
 [ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ]; check "missing argument exits 2 with one line" $?
@@ -102,6 +135,9 @@ for base in "$SCEN/llama3.1-70b-decode-h100.yaml" "$SCEN/gpt3-175b-train-a100.ya
       awk -v n="$i" -v k="$key" -v v="$m" 'NR == n { print k ": " v; next } { print }' "$base" > "$tmp/mut.yaml"
       "$FATHOM" estimate "$tmp/mut.yaml" > /dev/null 2> "$tmp/e"
       rc=$?
+      if [ $rc -eq 0 ] || [ $rc -eq 2 ]; then
+        case "$base" in *train*) "$FATHOM" train "$tmp/mut.yaml" > /dev/null 2> "$tmp/e"; rc=$? ;; esac
+      fi
       if { [ $rc -eq 0 ] || { [ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ]; }; }; then
         pass=$((pass + 1))
       else

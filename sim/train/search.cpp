@@ -104,6 +104,12 @@ SearchResult search(const TrainModel& model, const TrainConfig& base, const Sear
               reject({"parallel." + p->field, p->message});
               continue;
             }
+            if (cp > 1 && base.seq_len % (2 * cp) != 0) {
+              reject({"parallel.cp", "expected the sequence length " + std::to_string(base.seq_len) +
+                                         " to be a multiple of 2 × cp for load-balanced ring attention, found cp = " +
+                                         std::to_string(cp)});
+              continue;
+            }
             if (base.global_batch % dp != 0) {
               reject({"global_batch", "expected a global batch of " + std::to_string(base.global_batch) +
                                           " sequences divisible by dp = " + std::to_string(dp)});

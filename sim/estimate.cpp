@@ -42,7 +42,7 @@ EstimateResult estimate(const Scenario& s, EstimateKind kind) {
     // weights, first and second moments (no ZeRO): wb + 4 + 12 bytes.
     const double local = ((pc.total - pc.moe_experts) / t.layout.tp + pc.moe_experts / (t.layout.tp * t.layout.ep)) / t.layout.pp;
     r.memory.weights_bytes = local * (wb + 4 + 12);
-    r.notes.push_back("train memory counts weights, gradients and Adam state only (activations: training issue)");
+    r.notes.push_back("train memory counts weights, gradients and Adam state only; fathom train gives the full memory and step time");
   } else {
     if (!s.serve) throw InputError(s.file, "expected a 'serve' section for a serving estimate, found none");
     const ServeSection& sv = *s.serve;

@@ -128,10 +128,9 @@ json result_json(const train::TrainResult& r) {
   return j;
 }
 
-std::string header_json_fields(const sim::Scenario& s, json& doc) {
+void header_json_fields(const sim::Scenario& s, json& doc) {
   doc["scenario"] = {{"name", s.name}, {"file", s.file}, {"model", s.model.name}, {"gpu", s.gpu.name},
                      {"cluster", s.cluster.name}, {"usd_per_gpu_hour", s.usd_per_gpu_hour}};
-  return {};
 }
 
 void report_train(std::ostream& os, const sim::Scenario& s, const train::TrainResult& r, Format f, json& doc) {
@@ -311,11 +310,9 @@ int cmd_train(const TrainFlags& tf, const CommonFlags& f) {
   std::ostringstream os;
   json doc;
   if (!tf.search) {
-    for (const char* flag : {"--gpus", "--rank", "--top"}) {
-      const bool given = (std::string(flag) == "--gpus" && !tf.gpus.empty()) || (std::string(flag) == "--rank" && !tf.rank.empty()) ||
-                         (std::string(flag) == "--top" && tf.top_given);
-      if (given) throw FlagError(flag, "expected only with --search");
-    }
+    if (!tf.gpus.empty()) throw FlagError("--gpus", "expected only with --search");
+    if (!tf.rank.empty()) throw FlagError("--rank", "expected only with --search");
+    if (tf.top_given) throw FlagError("--top", "expected only with --search");
     train::TrainResult r = tm.evaluate(*s.train, s.train->tokens);
     if (!r.feasible()) {
       const auto& M = r.memory;

@@ -29,6 +29,16 @@ struct TrainFlags {
 int cmd_train(const TrainFlags& flags, const CommonFlags& f);
 int cmd_validate_training(const std::string& megatron_csv, const std::string& vtrain_dir, const CommonFlags& f);
 
+struct ServeFlags {
+  std::string scenario;
+  std::string requests_out;
+  std::string timeseries_out;
+  std::string db;
+  int64_t seed = -1;  // −1: the workload's seed
+};
+int cmd_serve(const ServeFlags& flags, const CommonFlags& f);
+int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests, const CommonFlags& f);
+
 // Writes `text` to `path` atomically (temporary file, then rename): no partial output file.
 void write_file_atomically(const std::string& path, const std::string& text, const std::string& flag);
 

@@ -56,6 +56,15 @@ int main(int argc, char** argv) {
   trn->add_option("--db", tflags.db, "Also record the run in this SQLite database");
   add_common(trn);
 
+  cli::ServeFlags sflags;
+  auto* srv = app.add_subcommand("serve", "Simulate serving a workload: latency percentiles, throughput, goodput, cost");
+  srv->add_option("scenario", sflags.scenario, "Scenario YAML with a 'serve' section and a workload (docs/scenario.md)")->required();
+  srv->add_option("--requests-out", sflags.requests_out, "Write one CSV row per request (docs/metrics.md)");
+  srv->add_option("--timeseries-out", sflags.timeseries_out, "Write queue, batch and KV-cache use over time as CSV");
+  srv->add_option("--db", sflags.db, "Also record the run in this SQLite database");
+  srv->add_option("--seed", sflags.seed, "Random seed (default: the workload's seed)")->check(CLI::NonNegativeNumber);
+  add_common(srv);
+
   auto* validate = app.add_subcommand("validate", "Compare predictions with published measurements");
   validate->require_subcommand(1);
   std::string megatron_csv, vtrain_dir;
@@ -65,6 +74,14 @@ int main(int argc, char** argv) {
                         "Folder with vTrain's ground_truth_single.csv and ground_truth_multi.csv "
                         "(default: shared/validation/vtrain beside the project)");
   add_common(vtraining);
+  std::string serving_csv;
+  bool queueing = false;
+  int64_t queue_requests = 1000000;
+  auto* vserving = validate->add_subcommand("serving", "Serving throughput against TensorRT-LLM; --queueing: queueing theory");
+  vserving->add_option("--published", serving_csv, "Throughput table (default: data/validation/trtllm_throughput.csv)");
+  vserving->add_flag("--queueing", queueing, "Also check M/D/1 and M/M/1 waiting times (four runs of --queue-requests)");
+  vserving->add_option("--queue-requests", queue_requests, "Requests per queueing run (default 1000000)");
+  add_common(vserving);
 
   try {
     app.parse(argc, argv);
@@ -92,6 +109,8 @@ int main(int argc, char** argv) {
       return cli::cmd_train(tflags, common);
     }
     if (vtraining->parsed()) return cli::cmd_validate_training(megatron_csv, vtrain_dir, common);
+    if (srv->parsed()) return cli::cmd_serve(sflags, common);
+    if (vserving->parsed()) return cli::cmd_validate_serving(serving_csv, queueing, queue_requests, common);
   } catch (const fathom::Error& e) {
     std::string msg = e.what();
     for (char& c : msg) if (c == '\n') c = ' ';

@@ -46,6 +46,10 @@ EstimateResult estimate(const Scenario& s, EstimateKind kind) {
   } else {
     if (!s.serve) throw InputError(s.file, "expected a 'serve' section for a serving estimate, found none");
     const ServeSection& sv = *s.serve;
+    if (!sv.has_iteration) {
+      throw InputError(s.file, "expected 'serve.iteration' (phase, sequences, context) for a serving estimate, found "
+                               "only a workload; fathom serve simulates the workload");
+    }
     model::Batch b;
     b.sequences = sv.sequences;
     b.seq_len = sv.context;
@@ -56,12 +60,8 @@ EstimateResult estimate(const Scenario& s, EstimateKind kind) {
                                                  : static_cast<double>(sv.sequences * sv.context);
     const double wb = dtype_bytes(s.precision.weights);
     r.memory.weights_bytes = pc.total * wb / (sv.layout.tp * sv.layout.pp);
-    // KV heads split across TP (replicated when tp exceeds them); the MLA latent is replicated.
-    double kv_split = sv.layout.tp;
-    if (s.model.attention.kind == model::AttentionKind::kMla) kv_split = 1;
-    else kv_split = std::min<double>(sv.layout.tp, static_cast<double>(s.model.attention.kv_heads));
     r.memory.kv_cache_bytes = static_cast<double>(sv.sequences) * static_cast<double>(sv.context) *
-                              model::kv_bytes_per_token(s.model, s.precision.kv_cache) / kv_split / sv.layout.pp;
+                              model::kv_bytes_per_token_per_gpu(s.model, s.precision.kv_cache, sv.layout.tp, sv.layout.pp);
   }
   r.memory.capacity_bytes = s.gpu.memory_bytes;
 

@@ -33,7 +33,7 @@ model::Layout parse_layout(const YamlNode& sec, int gpus_per_node, bool train) {
     p.expect_keys({"tp", "pp", "dp", "cp", "cp_kind", "ep", "sequence_parallel", "virtual_stages", "first_stage_layers",
                    "last_stage_layers"});
   } else {
-    p.expect_keys({"tp", "pp", "ep"});
+    p.expect_keys({"tp", "pp", "ep", "replicas"});
   }
   L.tp = degree(p, "tp", 1);
   L.pp = degree(p, "pp", 1);
@@ -239,7 +239,8 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
 
   const int64_t total_gpus = static_cast<int64_t>(s.cluster.nodes) * s.cluster.gpus_per_node;
   if (auto sv = root.find("serve")) {
-    sv->expect_keys({"parallel", "iteration"});
+    sv->expect_keys({"parallel", "iteration", "engine", "scheduler", "kv_cache", "max_model_len", "router", "speculative",
+                     "disaggregated", "iteration_overhead", "timeseries_interval_s", "slo", "workload"});
     ServeSection ss;
     ss.layout = parse_layout(*sv, s.cluster.gpus_per_node, false);
     check_layout(s.model, ss.layout, sv->at("parallel"));
@@ -249,6 +250,14 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
     if (static_cast<int64_t>(ss.layout.tp) * ss.layout.pp > total_gpus) {
       sv->at("parallel").fail_message(fmt::format("tp × pp = {} GPUs, but the hardware has {}", static_cast<int64_t>(ss.layout.tp) * ss.layout.pp, total_gpus));
     }
+    if (!sv->has("iteration") && !sv->has("workload")) {
+      sv->fail_message("expected 'iteration' (one iteration for fathom estimate) or 'workload' (for fathom serve), found neither");
+    }
+    if (sv->has("workload")) {
+      ss.sim = serve::parse_serve_config(*sv, s.model, s.gpu, ss.layout, models);
+    }
+    if (sv->has("iteration")) {
+    ss.has_iteration = true;
     auto it = sv->at("iteration");
     it.expect_keys({"phase", "sequences", "context", "prompt"});
     auto ph = it.at("phase");
@@ -271,6 +280,7 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
     ss.sequences = it.count("sequences");
     if (ss.context > s.model.max_position) {
       it.at(length_key).fail(fmt::format("at most the model's {} positions", s.model.max_position));
+    }
     }
     s.serve = ss;
   }

@@ -9,15 +9,20 @@
 #include "hw/efficiency.h"
 #include "sim/model/model_catalog.h"
 #include "sim/model/ops_builder.h"
+#include "sim/serve/config.h"
 #include "sim/train/train.h"
 
 namespace fathom::sim {
 
 struct ServeSection {
   model::Layout layout;
-  model::Phase phase = model::Phase::kDecode;  // the iteration `fathom estimate` costs
+  // `iteration:` — the one iteration `fathom estimate` costs (optional when a workload is given).
+  bool has_iteration = false;
+  model::Phase phase = model::Phase::kDecode;
   int64_t sequences = 1;
   int64_t context = 1;  // decode: KV length per sequence; prefill: prompt tokens per sequence
+  // `workload:` and the engine keys — what `fathom serve` simulates.
+  std::optional<serve::ServeConfig> sim;
 };
 
 // The training section: one configuration of sim/train (layout, batch, recomputation, ZeRO,

@@ -115,6 +115,7 @@ class Builder {
   }
 
   std::vector<Op> build();
+  Op serve_attention(double seqs, double q_len, double kv_len);
 
  private:
   double dt() const { return static_cast<double>(t_); }
@@ -294,8 +295,10 @@ class Builder {
       return;
     }
     double pairs;
-    if (causal && q_len > 1 && q_len == kv_len) {
-      pairs = o_.causal_skip ? q_len * (q_len + 1) / 2.0 : q_len * kv_len;
+    if (causal && q_len > 1 && q_len <= kv_len) {
+      // A causal chunk of q_len new tokens after kv_len − q_len cached ones (q_len == kv_len: a
+      // whole prompt): each new token sees the cached context and the chunk up to itself.
+      pairs = o_.causal_skip ? q_len * (kv_len - q_len) + q_len * (q_len + 1) / 2.0 : q_len * kv_len;
     } else {
       pairs = q_len * kv_len;
     }
@@ -689,7 +692,48 @@ std::vector<Op> Builder::build() {
   return std::move(ops_);
 }
 
+Op Builder::serve_attention(double seqs, double q_len, double kv_len) {
+  double n = 0;
+  for (int64_t i = 0; i < m_.layers; ++i) n += m_.is_attention_layer(i) ? 1 : 0;
+  const auto& a = m_.attention;
+  const double Hl = static_cast<double>(a.heads) / dt();
+  const double KVl = a.kind == AttentionKind::kMla ? Hl : std::max(1.0, static_cast<double>(a.kv_heads) / dt());
+  // Chunks after cached context read that context from the cache; a whole prompt reads its
+  // keys and values from the projections it just made.
+  const bool from_cache = q_len == 1.0 || kv_len > q_len;
+  if (a.kind == AttentionKind::kMla) {
+    const double kvr = static_cast<double>(a.kv_lora_rank);
+    const double rope = static_cast<double>(a.qk_rope_head_dim);
+    if (q_len == 1.0) {
+      attention_core("attn.core", seqs, 1.0, kv_len, Hl, 1.0, kvr + rope, kvr, true, n, true, (kvr + rope) * kvb_);
+    } else {
+      attention_core("attn.core", seqs, q_len, kv_len, Hl, KVl, static_cast<double>(a.qk_dim()),
+                     static_cast<double>(a.v_dim()), true, n, from_cache, (kvr + rope) * kvb_);
+    }
+  } else {
+    const double d = static_cast<double>(a.head_dim);
+    attention_core("attn.core", seqs, q_len, kv_len, Hl, KVl, d, d, true, n, from_cache, KVl * 2.0 * d * kvb_);
+  }
+  if (ops_.empty()) {
+    Op none;
+    none.name = "attn.core";
+    none.category = "attention";
+    none.kind = OpKind::kAttention;
+    none.count = 0;
+    return none;
+  }
+  return ops_.back();
+}
+
 }  // namespace
+
+hw::Op serve_attention_op(const ModelSpec& m, const Layout& layout, const Precision& precision, double seqs,
+                          double q_len, double kv_len) {
+  FATHOM_CHECK(seqs >= 1 && q_len >= 1 && kv_len >= q_len);
+  Batch b;
+  Builder builder(m, q_len == 1.0 ? Phase::kDecode : Phase::kPrefill, b, layout, precision, OpsOptions{});
+  return builder.serve_attention(seqs, q_len, kv_len);
+}
 
 std::vector<Op> build_ops(const ModelSpec& m, Phase phase, const Batch& batch, const Layout& layout,
                           const Precision& precision, const OpsOptions& options) {

@@ -77,4 +77,13 @@ void validate_layout(const ModelSpec& m, const Layout& layout, const std::string
 std::vector<hw::Op> build_ops(const ModelSpec& m, Phase phase, const Batch& batch, const Layout& layout,
                               const Precision& precision, const OpsOptions& options = {});
 
+// The fused self-attention kernels of one serving iteration, over all attention layers of the
+// replica (count = attention layers): `seqs` sequences that each add `q_len` new tokens to a
+// cache that then holds `kv_len` keys (kv_len ≥ q_len counts the new tokens). Decoding (q_len 1)
+// reads the cache; a prefill chunk attends causally within itself and to its cached context.
+// FLOPs and bytes are linear in seqs·kv_len at q_len 1, so sequences of different lengths
+// can be summed into one call with their mean length (one varlen kernel).
+hw::Op serve_attention_op(const ModelSpec& m, const Layout& layout, const Precision& precision, double seqs,
+                          double q_len, double kv_len);
+
 }  // namespace fathom::model

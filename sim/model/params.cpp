@@ -1,5 +1,7 @@
 #include "sim/model/params.h"
 
+#include <algorithm>
+
 namespace fathom::model {
 
 namespace {
@@ -150,6 +152,13 @@ double kv_bytes_per_token(const ModelSpec& m, DType kv) {
     per_layer = 2.0 * static_cast<double>(a.kv_heads * a.head_dim);
   }
   return per_layer * static_cast<double>(m.attention_layer_count()) * dtype_bytes(kv);
+}
+
+double kv_bytes_per_token_per_gpu(const ModelSpec& m, DType kv, int tp, int pp) {
+  double split = static_cast<double>(tp);
+  if (m.attention.kind == AttentionKind::kMla) split = 1;
+  else split = std::min<double>(tp, static_cast<double>(std::max<int64_t>(1, m.attention.kv_heads)));
+  return kv_bytes_per_token(m, kv) / split / pp;
 }
 
 double forward_flops_per_token(const ModelSpec& m, double context) {

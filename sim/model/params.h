@@ -29,6 +29,10 @@ ParamCount count_params(const ModelSpec& m);
 // latent plus the rotary key).
 double kv_bytes_per_token(const ModelSpec& m, DType kv);
 
+// KV-cache bytes one token adds on one GPU of a tp × pp replica: KV heads split across TP
+// (replicated when tp exceeds them), the MLA latent replicated on every TP rank, layers split by PP.
+double kv_bytes_per_token_per_gpu(const ModelSpec& m, DType kv, int tp, int pp);
+
 // Forward FLOPs for one token at context length `context` (keys attended to), counting matrix
 // products only: 2·N_matmul + attention scores and values (causal average when `causal`).
 double forward_flops_per_token(const ModelSpec& m, double context);

@@ -1,0 +1,266 @@
+// `fathom serve` (the discrete-event serving simulation) and `fathom validate serving`.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/report.h"
+#include "cli/table.h"
+#include "common/error.h"
+#include "common/version.h"
+#include "hw/catalog.h"
+#include "sim/model/model_catalog.h"
+#include "sim/scenario.h"
+#include "sim/serve/simulator.h"
+#include "sim/serve/validate.h"
+#include "store/run_store.h"
+
+namespace fathom::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json percentiles_json(const serve::Percentiles& p) {
+  return {{"mean", p.mean}, {"p50", p.p50}, {"p90", p.p90}, {"p95", p.p95}, {"p99", p.p99}, {"max", p.max}, {"count", p.count}};
+}
+
+json serve_json(const sim::Scenario& s, const serve::ServeResult& r) {
+  const double gib = 1073741824.0;
+  json reps = json::array();
+  for (const auto& st : r.replica_stats) {
+    reps.push_back({{"role", st.role}, {"iterations", st.iterations}, {"busy_s", st.busy_s}, {"kv_blocks", st.kv_blocks},
+                    {"block_size", st.block_size}, {"kv_used_mean", st.kv_used_mean}, {"kv_used_max", st.kv_used_max},
+                    {"requests", st.requests}});
+  }
+  const auto& c = *s.serve->sim;
+  return {{"context", context("serve")},
+          {"scenario", {{"file", s.file}, {"name", s.name}, {"model", s.model.name}, {"gpu", s.gpu.name}}},
+          {"config",
+           {{"engine", r.engine}, {"scheduler", r.scheduler}, {"router", r.router}, {"replicas", r.replicas},
+            {"gpus", r.gpus}, {"tp", s.serve->layout.tp}, {"pp", s.serve->layout.pp},
+            {"max_seqs", c.scheduler.max_seqs}, {"token_budget", c.scheduler.token_budget},
+            {"block_size", c.kv.block_size}, {"prefix_caching", c.kv.prefix_caching},
+            {"max_model_len", c.max_model_len}, {"arrival", r.arrival}, {"input_tokens", r.input_dist},
+            {"output_tokens", r.output_dist}, {"seed", r.seed}}},
+          {"memory_per_gpu_GiB",
+           {{"weights", r.weights_bytes / gib}, {"activations", r.activation_bytes / gib},
+            {"runtime", r.runtime_bytes / gib}, {"kv_cache", r.kv_bytes / gib}, {"capacity", r.gpu_memory_bytes / gib}}},
+          {"kv_tokens_per_replica", r.kv_tokens},
+          {"requests", r.requests},
+          {"completed", r.completed},
+          {"input_tokens", r.input_tokens},
+          {"output_tokens", r.output_tokens},
+          {"cached_tokens", r.cached_tokens},
+          {"prefill_tokens_computed", r.prefill_tokens_computed},
+          {"preemptions", r.preemptions},
+          {"iterations", r.iterations},
+          {"events", r.events},
+          {"makespan_s", r.makespan_s},
+          {"request_throughput", r.request_throughput},
+          {"output_tokens_per_s", r.output_throughput},
+          {"total_tokens_per_s", r.total_throughput},
+          {"goodput_requests_per_s", r.goodput},
+          {"slo_attainment", r.slo_attainment},
+          {"ttft_s", percentiles_json(r.ttft)},
+          {"tpot_s", percentiles_json(r.tpot)},
+          {"itl_s", percentiles_json(r.itl)},
+          {"e2e_s", percentiles_json(r.e2e)},
+          {"queueing_s", percentiles_json(r.queueing)},
+          {"mean_in_system", r.mean_in_system},
+          {"arrival_rate", r.arrival_rate},
+          {"mean_waiting", r.mean_waiting},
+          {"gpu_busy", r.gpu_busy},
+          {"mfu", r.mfu},
+          {"mbu", r.mbu},
+          {"usd_per_million_output_tokens", r.usd_per_million_output_tokens},
+          {"spec_tokens_per_step", r.spec_tokens_per_step},
+          {"replicas", reps},
+          {"notes", r.notes}};
+}
+
+std::string ms(double s) { return fmt::format("{:.2f}", s * 1e3); }
+
+void report_serve(std::ostream& os, const sim::Scenario& s, const serve::ServeResult& r, Format f, json& doc) {
+  doc = serve_json(s, r);
+  if (f == Format::kJson) {
+    os << doc.dump(2) << "\n";
+    return;
+  }
+  if (f == Format::kCsv) {
+    os << "metric,value\n";
+    for (const char* k : {"requests", "completed", "makespan_s", "request_throughput", "output_tokens_per_s",
+                          "total_tokens_per_s", "goodput_requests_per_s", "preemptions", "gpu_busy", "mfu", "mbu",
+                          "usd_per_million_output_tokens"}) {
+      os << k << "," << doc[k].dump() << "\n";
+    }
+    for (const char* k : {"ttft_s", "tpot_s", "itl_s", "e2e_s", "queueing_s"}) {
+      for (const char* q : {"mean", "p50", "p90", "p95", "p99", "max"}) os << k << "." << q << "," << doc[k][q].dump() << "\n";
+    }
+    return;
+  }
+  const double gib = 1073741824.0;
+  const auto& c = *s.serve->sim;
+  os << fmt::format("{} — {} on {} × {} (tp {}, pp {}), engine {} (scheduler {}, budget {} tokens, {} sequences)\n",
+                    s.name.empty() ? s.file : s.name, s.model.name, r.gpus, s.gpu.name, s.serve->layout.tp,
+                    s.serve->layout.pp, r.engine, r.scheduler, c.scheduler.token_budget, c.scheduler.max_seqs);
+  os << fmt::format("workload: {} requests, arrivals {}, input {}, output {}, seed {}\n", r.requests, r.arrival,
+                    r.input_dist, r.output_dist, r.seed);
+  os << fmt::format("memory per GPU: weights {:.1f} GiB, activations {:.1f} GiB, runtime {:.1f} GiB, KV cache {:.1f} GiB "
+                    "({} tokens per replica)\n\n",
+                    r.weights_bytes / gib, r.activation_bytes / gib, r.runtime_bytes / gib, r.kv_bytes / gib, r.kv_tokens);
+  Table t;
+  t.header = {"latency (ms)", "mean", "p50", "p90", "p95", "p99", "max"};
+  t.right = {false, true, true, true, true, true, true};
+  auto row = [&](const char* name, const serve::Percentiles& p) {
+    t.rows.push_back({name, ms(p.mean), ms(p.p50), ms(p.p90), ms(p.p95), ms(p.p99), ms(p.max)});
+  };
+  row("time to first token", r.ttft);
+  row("time per output token", r.tpot);
+  row("inter-token latency", r.itl);
+  row("end-to-end", r.e2e);
+  row("queueing", r.queueing);
+  t.print(os);
+  os << "\n";
+  os << fmt::format("throughput: {:.2f} requests/s, {:.0f} output tokens/s, {:.0f} total tokens/s over {:.1f} s\n",
+                    r.request_throughput, r.output_throughput, r.total_throughput, r.makespan_s);
+  if (c.slo.any()) {
+    os << fmt::format("goodput: {:.2f} requests/s within the SLOs ({:.1f}% of requests)\n", r.goodput, 100 * r.slo_attainment);
+  }
+  os << fmt::format("GPUs busy {:.1f}%, MFU {:.1f}%, memory-bandwidth utilisation {:.1f}%; {} iterations, {} preemptions",
+                    100 * r.gpu_busy, 100 * r.mfu, 100 * r.mbu, r.iterations, r.preemptions);
+  if (r.cached_tokens > 0) os << fmt::format(", {} prompt tokens from the prefix cache", r.cached_tokens);
+  os << "\n";
+  if (r.spec_tokens_per_step > 0) os << fmt::format("speculative decoding: {:.2f} tokens per verification step\n", r.spec_tokens_per_step);
+  if (r.usd_per_million_output_tokens > 0) {
+    os << fmt::format("cost: ${:.3f} per million output tokens\n", r.usd_per_million_output_tokens);
+  }
+  for (const auto& n : r.notes) os << "note: " << n << "\n";
+}
+
+std::string render(void (*writer)(std::ostream&, const serve::ServeResult&), const serve::ServeResult& r) {
+  std::ostringstream os;
+  writer(os, r);
+  return os.str();
+}
+
+}  // namespace
+
+int cmd_serve(const ServeFlags& sf, const CommonFlags& f) {
+  Format fmt_ = parse_format(f.format);
+  auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
+  auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
+  sim::Scenario s = sim::load_scenario(sf.scenario, hwc, mc);
+  if (!s.serve || !s.serve->sim) {
+    throw InputError(s.file, "expected a 'serve' section with a 'workload' for fathom serve, found none");
+  }
+  for (const auto& [path, flag] : {std::pair{sf.requests_out, "--requests-out"}, {sf.timeseries_out, "--timeseries-out"}}) {
+    if (!path.empty() && fs::is_directory(path)) throw FlagError(flag, "expected a file path, found the directory '" + path + "'");
+  }
+  serve::ServeOptions o;
+  if (sf.seed >= 0) o.seed = static_cast<uint64_t>(sf.seed);
+  o.timeseries = !sf.timeseries_out.empty();
+  o.keep_records = true;
+  std::optional<store::RunStore> store;
+  if (!sf.db.empty()) store.emplace(store::RunStore::open(sf.db));
+  const serve::ServeResult r = serve::simulate(s, o);
+  std::ostringstream os;
+  json doc;
+  report_serve(os, s, r, fmt_, doc);
+  // Everything is rendered before anything is written, and each file is written whole.
+  const std::string requests_csv = sf.requests_out.empty() ? "" : render(serve::write_requests_csv, r);
+  const std::string series_csv = sf.timeseries_out.empty() ? "" : render(serve::write_timeseries_csv, r);
+  if (!sf.requests_out.empty()) write_file_atomically(sf.requests_out, requests_csv, "--requests-out");
+  if (!sf.timeseries_out.empty()) write_file_atomically(sf.timeseries_out, series_csv, "--timeseries-out");
+  if (f.output.empty()) std::cout << os.str();
+  else write_file_atomically(f.output, os.str(), "--output");
+  if (store) {
+    store::RunRecord rec;
+    rec.command = "serve";
+    rec.scenario = sf.scenario;
+    rec.fathom_version = version();
+    rec.result_json = doc.dump();
+    store->add_run(rec);
+  }
+  return 0;
+}
+
+int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests, const CommonFlags& f) {
+  Format fmt_ = parse_format(f.format);
+  if (requests < 1000 || requests > 100'000'000) {
+    throw FlagError("--queue-requests", fmt::format("expected 1000 to 100000000 requests, found {}", requests));
+  }
+  auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
+  auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
+  const std::string path = csv.empty() ? (fs::path(data_dir()) / "validation" / "trtllm_throughput.csv").string() : csv;
+  const train::ValidationTable t = serve::validate_trtllm(path, hwc, mc);
+  std::vector<serve::QueueCheck> checks;
+  if (queueing) checks = serve::validate_queueing(hwc, mc, requests);
+  std::ostringstream os;
+  if (fmt_ == Format::kJson) {
+    json q = json::array();
+    for (const auto& c : checks) {
+      q.push_back({{"name", c.name}, {"rho", c.rho}, {"requests", c.requests}, {"service_mean_s", c.service_mean_s},
+                   {"measured_wait_s", c.measured_wait_s}, {"theory_wait_s", c.theory_wait_s}, {"error", c.error},
+                   {"tolerance", c.tolerance}, {"little_L", c.little_L}, {"little_lambda_W", c.little_lambda_W}});
+    }
+    json rows = json::array();
+    for (const auto& r : t.rows) {
+      rows.push_back({{"label", r.label}, {"config", r.config}, {"measured", r.measured}, {"predicted", r.predicted},
+                      {"error", r.error}});
+    }
+    os << json{{"context", context("validate serving")},
+               {"queueing", q},
+               {"throughput", {{"name", t.name}, {"source", t.source}, {"metric", t.metric}, {"rows", rows},
+                               {"median_abs_error", t.median_abs_error}, {"mean_abs_error", t.mean_abs_error},
+                               {"max_abs_error", t.max_abs_error}}}}
+              .dump(2)
+       << "\n";
+  } else if (fmt_ == Format::kCsv) {
+    os << "table,label,config,measured,predicted,error\n";
+    for (const auto& c : checks) {
+      os << fmt::format("queueing,{},rho {},{:.9g},{:.9g},{:.6g}\n", c.name, c.rho, c.theory_wait_s, c.measured_wait_s, c.error);
+    }
+    for (const auto& r : t.rows) {
+      os << fmt::format("throughput,{},{},{:.6g},{:.6g},{:.6g}\n", csv_field(r.label), csv_field(r.config), r.measured,
+                        r.predicted, r.error);
+    }
+  } else {
+    if (!checks.empty()) {
+      os << "Queueing: one sequence at a time, Poisson arrivals (mean queueing delay)\n";
+      Table q;
+      q.header = {"model", "rho", "requests", "E[S] ms", "theory ms", "simulated ms", "error", "limit", "L", "λW"};
+      q.right = {false, true, true, true, true, true, true, true, true, true};
+      for (const auto& c : checks) {
+        q.rows.push_back({c.name, fmt::format("{:.2f}", c.rho), std::to_string(c.requests), fmt::format("{:.3f}", c.service_mean_s * 1e3),
+                          fmt::format("{:.3f}", c.theory_wait_s * 1e3), fmt::format("{:.3f}", c.measured_wait_s * 1e3),
+                          fmt::format("{:+.2f}%", 100 * c.error), fmt::format("±{:.0f}%", 100 * c.tolerance),
+                          fmt::format("{:.4f}", c.little_L), fmt::format("{:.4f}", c.little_lambda_W)});
+      }
+      q.print(os);
+      os << "\n";
+    }
+    os << fmt::format("{} — {}\n", t.name, t.source);
+    Table tt;
+    tt.header = {"model / GPU", "config", "published tok/s", "predicted tok/s", "error"};
+    tt.right = {false, false, true, true, true};
+    for (const auto& r : t.rows) {
+      tt.rows.push_back({r.label, r.config, fmt::format("{:.0f}", r.measured), fmt::format("{:.0f}", r.predicted),
+                         fmt::format("{:+.1f}%", 100 * r.error)});
+    }
+    tt.print(os);
+    os << fmt::format("median |error| {:.1f}%, mean {:.1f}%, max {:.1f}% over {} rows\n", 100 * t.median_abs_error,
+                      100 * t.mean_abs_error, 100 * t.max_abs_error, t.rows.size());
+  }
+  if (f.output.empty()) std::cout << os.str();
+  else write_file_atomically(f.output, os.str(), "--output");
+  return 0;
+}
+
+}  // namespace fathom::cli

@@ -1,0 +1,98 @@
+#pragma once
+// The serving simulator: replicas of an inference engine (paged KV cache, prefix cache,
+// scheduler, optional speculative decoding), behind a router, optionally split into prefill
+// and decode pools, driven by a workload on the discrete-event engine. Metrics are defined in
+// docs/metrics.md.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/scenario.h"
+#include "sim/serve/config.h"
+
+namespace fathom::serve {
+
+struct RequestRecord {
+  int64_t arrival_ns = 0;
+  int64_t scheduled_ns = -1;    // first admitted to a batch
+  int64_t first_token_ns = -1;
+  int64_t finish_ns = -1;
+  int32_t input = 0;
+  int32_t output = 0;   // per sample
+  int32_t samples = 1;
+  int32_t cached = 0;   // prompt tokens served from the prefix cache
+  int32_t preemptions = 0;
+  int32_t replica = -1;  // the replica that ran (disaggregated: decoded) it
+};
+
+struct Percentiles {
+  double mean = 0, p50 = 0, p90 = 0, p95 = 0, p99 = 0, max = 0;
+  int64_t count = 0;
+};
+
+struct TimePoint {
+  double time_s = 0;
+  int64_t arrived = 0, finished = 0;
+  int64_t waiting = 0, running = 0;
+  double kv_used = 0;            // fraction of KV blocks in use, mean over replicas
+  double output_tokens_per_s = 0;  // over the interval ending here
+};
+
+struct ReplicaStats {
+  std::string role;  // serve, prefill, decode
+  int64_t iterations = 0;
+  double busy_s = 0;
+  int64_t kv_blocks = 0;
+  int64_t block_size = 0;
+  double kv_used_mean = 0, kv_used_max = 0;
+  int64_t requests = 0;
+};
+
+struct ServeResult {
+  std::string engine, scheduler, router, arrival, input_dist, output_dist;
+  int replicas = 0;
+  int gpus = 0;
+  uint64_t seed = 0;
+  // Memory per GPU of a replica (the first pool's, when disaggregated).
+  double weights_bytes = 0, activation_bytes = 0, runtime_bytes = 0, kv_bytes = 0, gpu_memory_bytes = 0;
+  double kv_bytes_per_token = 0;  // per GPU
+  int64_t kv_tokens = 0;          // capacity per replica
+
+  int64_t requests = 0, completed = 0;
+  int64_t input_tokens = 0, output_tokens = 0, cached_tokens = 0, prefill_tokens_computed = 0;
+  int64_t preemptions = 0, iterations = 0, events = 0;
+  double makespan_s = 0;           // first arrival to last completion
+  double request_throughput = 0;   // requests/s over the makespan
+  double output_throughput = 0;    // output tokens/s
+  double total_throughput = 0;     // (input + output) tokens/s
+  double goodput = 0;              // requests/s meeting every SLO set
+  double slo_attainment = 0;       // fraction of requests meeting every SLO set
+  Percentiles ttft, tpot, itl, e2e, queueing;
+  double mean_in_system = 0;       // time average of requests in the system, L
+  double arrival_rate = 0;         // λ = requests / makespan
+  double mean_waiting = 0;         // time average of requests not yet scheduled
+  double gpu_busy = 0;             // mean over replicas of busy time / makespan
+  double mfu = 0, mbu = 0;         // model FLOPs and bytes over makespan × GPUs × peak
+  double usd_per_million_output_tokens = 0;
+  double spec_tokens_per_step = 0;  // mean tokens emitted per verification step (speculative)
+  std::vector<ReplicaStats> replica_stats;
+  std::vector<TimePoint> timeseries;
+  std::vector<RequestRecord> records;  // in arrival order
+  std::vector<std::string> notes;
+};
+
+struct ServeOptions {
+  std::optional<uint64_t> seed;     // overrides the workload's seed
+  bool timeseries = false;
+  bool keep_records = true;
+};
+
+// Throws ConfigError when the replica cannot run (weights do not fit, the KV cache cannot hold
+// one request of the maximum model length, ...), naming the scenario key.
+ServeResult simulate(const sim::Scenario& s, const ServeOptions& options = {});
+
+// Per-request CSV and time-series CSV writers (docs/metrics.md).
+void write_requests_csv(std::ostream& os, const ServeResult& r);
+void write_timeseries_csv(std::ostream& os, const ServeResult& r);
+
+}  // namespace fathom::serve

@@ -1,0 +1,166 @@
+#include "sim/serve/validate.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "common/csv.h"
+#include "common/error.h"
+#include "hw/cluster.h"
+#include "sim/serve/simulator.h"
+
+namespace fathom::serve {
+
+sim::Scenario make_serve_scenario(const model::ModelSpec& m, const hw::GpuSpec& gpu, int tp,
+                                  const model::Precision& precision, const ServeConfig& config) {
+  sim::Scenario s;
+  s.file = "(built-in)";
+  s.name = fmt::format("{} on {} tp{}", m.name, gpu.name, tp);
+  s.model = m;
+  s.gpu = gpu;
+  s.cluster = hw::make_cluster(gpu, 1, 8);
+  s.precision = precision;
+  s.usd_per_gpu_hour = gpu.usd_per_gpu_hour;
+  sim::ServeSection sv;
+  sv.layout.tp = tp;
+  sv.layout.gpus_per_node = 8;
+  sv.sim = config;
+  s.serve = sv;
+  return s;
+}
+
+namespace {
+
+ServeConfig single_sequence(const hw::GpuSpec& gpu) {
+  ServeConfig c = engine_preset("vllm", gpu);
+  c.scheduler.max_seqs = 1;
+  c.kv.prefix_caching = false;
+  c.max_model_len = 8192;
+  c.workload.max_model_len = c.max_model_len;
+  return c;
+}
+
+}  // namespace
+
+std::vector<QueueCheck> validate_queueing(const hw::HardwareCatalog& hardware, const model::ModelCatalog& models,
+                                          int64_t requests, uint64_t seed) {
+  const model::ModelSpec* m = models.find("llama-3.1-8b");
+  const hw::GpuSpec* gpu = hardware.find_gpu("h100-sxm");
+  if (!m || !gpu) throw InputError("catalog", "expected llama-3.1-8b and h100-sxm in the catalog for the queueing checks");
+  std::vector<QueueCheck> out;
+  for (const bool deterministic : {true, false}) {
+    ServeConfig c = single_sequence(*gpu);
+    auto& w = c.workload;
+    if (deterministic) {
+      w.input.kind = LengthDist::Kind::kFixed;
+      w.input.a = 128;
+      w.output.kind = LengthDist::Kind::kFixed;
+      w.output.a = 16;
+    } else {
+      // One prompt token and geometric outputs: service = (tokens) × one step, geometric with
+      // squared coefficient of variation 1 − 1/mean.
+      w.input.kind = LengthDist::Kind::kFixed;
+      w.input.a = 1;
+      w.output.kind = LengthDist::Kind::kGeometric;
+      w.output.a = 64;
+      w.output.max = 4096;
+    }
+    // The mean service time, measured by the simulator itself on a lightly loaded run.
+    ServeConfig probe = c;
+    probe.workload.requests = deterministic ? 1 : 200000;
+    probe.workload.arrival.kind = ArrivalSpec::Kind::kPoisson;
+    probe.workload.arrival.rate_per_s = 1e-3;
+    ServeOptions po;
+    po.seed = seed + 1000;
+    const ServeResult pr = simulate(make_serve_scenario(*m, *gpu, 1, {}, probe), po);
+    double mean_s = 0;
+    for (const auto& rec : pr.records) mean_s += des::to_s(rec.finish_ns - rec.scheduled_ns);
+    mean_s /= static_cast<double>(pr.records.size());
+    if (!deterministic) {
+      // Use the distribution's exact mean step count with the measured time per token.
+      double tokens = 0;
+      for (const auto& rec : pr.records) tokens += rec.output;
+      mean_s = mean_s / (tokens / static_cast<double>(pr.records.size())) * w.output.mean();
+    }
+    for (const double rho : {0.5, 0.9}) {
+      ServeConfig run = c;
+      run.workload.requests = requests;
+      run.workload.arrival.kind = ArrivalSpec::Kind::kPoisson;
+      run.workload.arrival.rate_per_s = rho / mean_s;
+      ServeOptions o;
+      o.seed = seed;
+      const ServeResult r = simulate(make_serve_scenario(*m, *gpu, 1, {}, run), o);
+      QueueCheck q;
+      q.name = deterministic ? "M/D/1" : "M/M/1";
+      q.rho = rho;
+      q.requests = r.requests;
+      q.service_mean_s = mean_s;
+      q.measured_wait_s = r.queueing.mean;
+      q.theory_wait_s = deterministic ? rho * mean_s / (2.0 * (1.0 - rho)) : rho * mean_s / (1.0 - rho);
+      q.error = q.measured_wait_s / q.theory_wait_s - 1.0;
+      q.tolerance = rho <= 0.5 ? 0.02 : 0.05;
+      q.little_L = r.mean_in_system;
+      q.little_lambda_W = r.arrival_rate * r.e2e.mean;
+      out.push_back(q);
+    }
+  }
+  return out;
+}
+
+train::ValidationTable validate_trtllm(const std::string& csv_path, const hw::HardwareCatalog& hardware,
+                                       const model::ModelCatalog& models, int64_t requests) {
+  train::ValidationTable t;
+  t.name = "TensorRT-LLM maximum throughput";
+  t.source = "NVIDIA TensorRT-LLM v0.17 perf-overview.md (trtllm-bench, FP8)";
+  t.metric = "output tokens/s";
+  const CsvTable csv = CsvTable::load(csv_path);
+  const size_t cm = csv.column("model"), cg = csv.column("gpu"), ct = csv.column("tp"), ci = csv.column("input_tokens"),
+               co = csv.column("output_tokens"), cv = csv.column("output_tokens_per_s");
+  model::Precision p;
+  p.weights = DType::kFp8;
+  p.kv_cache = DType::kFp8;
+  for (size_t i = 0; i < csv.rows(); ++i) {
+    const std::string where = fmt::format("{}:{}", csv_path, csv.line(i));
+    const model::ModelSpec* m = models.find(csv.cell(i, cm));
+    if (!m) throw InputError(where, fmt::format("expected a catalog model, found '{}'", csv.cell(i, cm)));
+    const hw::GpuSpec& gpu = hardware.gpu(csv.cell(i, cg), where);
+    const int tp = static_cast<int>(csv.number(i, ct));
+    const auto in = static_cast<int64_t>(csv.number(i, ci));
+    const auto outl = static_cast<int64_t>(csv.number(i, co));
+    ServeConfig c = engine_preset("trtllm", gpu);
+    // The published runs give the KV cache 95% of the free memory; the engine is built for
+    // exactly these lengths.
+    c.kv.memory_fraction = 0.95;
+    c.max_model_len = in + outl;
+    auto& w = c.workload;
+    w.max_model_len = c.max_model_len;
+    w.requests = requests;
+    w.arrival.kind = ArrivalSpec::Kind::kAllAtOnce;
+    w.input.kind = LengthDist::Kind::kFixed;
+    w.input.a = static_cast<double>(in);
+    w.input.max = in;
+    w.output.kind = LengthDist::Kind::kFixed;
+    w.output.a = static_cast<double>(outl);
+    w.output.max = outl;
+    train::ValidationRow row;
+    row.label = fmt::format("{} {}", m->name, gpu.name);
+    row.config = fmt::format("tp{} {}/{}", tp, in, outl);
+    row.measured = csv.number(i, cv);
+    try {
+      ServeOptions o;
+      o.keep_records = false;
+      const ServeResult r = simulate(make_serve_scenario(*m, gpu, tp, p, c), o);
+      row.predicted = r.output_throughput;
+      row.error = row.predicted / row.measured - 1.0;
+    } catch (const ConfigError& e) {
+      row.predicted = 0;
+      row.error = -1;
+      row.config += " (does not fit: " + std::string(e.what()) + ")";
+    }
+    t.rows.push_back(row);
+  }
+  t.summarise();
+  return t;
+}
+
+}  // namespace fathom::serve

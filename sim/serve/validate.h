@@ -1,0 +1,42 @@
+#pragma once
+// Serving predictions against closed-form queueing results and published throughput.
+// Results: docs/validation.md, section "Serving".
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hw/catalog.h"
+#include "sim/model/model_catalog.h"
+#include "sim/scenario.h"
+#include "sim/train/validate.h"
+
+namespace fathom::serve {
+
+// A scenario for one engine replica of `model` on `gpu` (tp GPUs), built without a file.
+sim::Scenario make_serve_scenario(const model::ModelSpec& m, const hw::GpuSpec& gpu, int tp,
+                                  const model::Precision& precision, const ServeConfig& config);
+
+struct QueueCheck {
+  std::string name;        // "M/D/1", "M/M/1"
+  double rho = 0;          // utilisation λ·E[S]
+  int64_t requests = 0;
+  double service_mean_s = 0;
+  double measured_wait_s = 0;  // mean queueing delay
+  double theory_wait_s = 0;
+  double error = 0;            // measured / theory − 1
+  double tolerance = 0;
+  double little_L = 0, little_lambda_W = 0;  // time-average in system, λ × mean time in system
+};
+
+// One sequence at a time on Llama-3.1-8B / H100: deterministic service (fixed lengths) against
+// the Pollaczek–Khinchine M/D/1 wait, and geometric output lengths (near-exponential service)
+// against M/M/1, at utilisation 0.5 and 0.9, each over `requests` Poisson arrivals.
+std::vector<QueueCheck> validate_queueing(const hw::HardwareCatalog& hardware, const model::ModelCatalog& models,
+                                          int64_t requests, uint64_t seed = 1);
+
+// TensorRT-LLM maximum-throughput rows (data/validation/trtllm_throughput.csv): predicted
+// output tokens/s against published, with the trtllm preset, every request arriving at once.
+train::ValidationTable validate_trtllm(const std::string& csv_path, const hw::HardwareCatalog& hardware,
+                                       const model::ModelCatalog& models, int64_t requests = 3000);
+
+}  // namespace fathom::serve

@@ -1,0 +1,518 @@
+#include "sim/serve/workload.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "common/csv.h"
+#include "common/error.h"
+
+namespace fathom::serve {
+
+namespace {
+
+int64_t clamp_len(double v, const LengthDist& d) {
+  if (!std::isfinite(v)) v = static_cast<double>(d.max);
+  const double r = std::round(v);
+  if (r < static_cast<double>(d.min)) return d.min;
+  if (r > static_cast<double>(d.max)) return d.max;
+  return static_cast<int64_t>(r);
+}
+
+size_t pick_cdf(const std::vector<double>& cdf, double u) {
+  const auto it = std::lower_bound(cdf.begin(), cdf.end(), u);
+  return std::min(static_cast<size_t>(it - cdf.begin()), cdf.size() - 1);
+}
+
+// FNV-1a: a stable hash of trace ids, the same on every platform.
+int64_t stable_hash(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return static_cast<int64_t>(h >> 2);
+}
+
+}  // namespace
+
+int64_t LengthDist::sample(des::Rng& rng) const {
+  switch (kind) {
+    case Kind::kFixed: return clamp_len(a, *this);
+    case Kind::kUniform: {
+      const auto lo = static_cast<int64_t>(std::llround(a)), hi = static_cast<int64_t>(std::llround(b));
+      return clamp_len(static_cast<double>(lo + static_cast<int64_t>(rng.below(static_cast<uint64_t>(hi - lo + 1)))), *this);
+    }
+    case Kind::kNormal: return clamp_len(a + b * rng.normal(), *this);
+    case Kind::kLognormal: return clamp_len(a * std::exp(b * rng.normal()), *this);
+    case Kind::kGeometric: {
+      if (a <= 1.0) return clamp_len(1.0, *this);
+      const double p = 1.0 / a;
+      return clamp_len(1.0 + std::floor(std::log(rng.uniform()) / std::log1p(-p)), *this);
+    }
+    case Kind::kZipf: {
+      const size_t i = pick_cdf(*cdf, rng.uniform());
+      return clamp_len((*points)[i], *this);
+    }
+    case Kind::kEmpirical: {
+      const size_t i = pick_cdf(*cdf, rng.uniform());
+      const double lo = (*points)[i], hi = (*points)[i + 1];
+      return clamp_len(lo + (hi - lo) * rng.uniform(), *this);
+    }
+  }
+  return 1;
+}
+
+double LengthDist::mean() const {
+  switch (kind) {
+    case Kind::kFixed: return a;
+    case Kind::kUniform: return 0.5 * (a + b);
+    case Kind::kNormal: return a;
+    case Kind::kLognormal: return a * std::exp(0.5 * b * b);
+    case Kind::kGeometric: return std::max(1.0, a);
+    case Kind::kZipf:
+    case Kind::kEmpirical: {
+      double m = 0, prev = 0;
+      for (size_t i = 0; i < cdf->size(); ++i) {
+        const double p = (*cdf)[i] - prev;
+        prev = (*cdf)[i];
+        m += p * (kind == Kind::kZipf ? (*points)[i] : 0.5 * ((*points)[i] + (*points)[i + 1]));
+      }
+      return m;
+    }
+  }
+  return 0;
+}
+
+std::string LengthDist::describe() const {
+  switch (kind) {
+    case Kind::kFixed: return fmt::format("fixed {}", static_cast<int64_t>(a));
+    case Kind::kUniform: return fmt::format("uniform {}..{}", a, b);
+    case Kind::kNormal: return fmt::format("normal mean {} sd {}", a, b);
+    case Kind::kLognormal: return fmt::format("lognormal median {} sigma {}", a, b);
+    case Kind::kGeometric: return fmt::format("geometric mean {}", a);
+    case Kind::kZipf: return fmt::format("zipf s {} on {}..{}", a, min, max);
+    case Kind::kEmpirical: return fmt::format("empirical, {} bins", cdf->size());
+  }
+  return "";
+}
+
+std::string ArrivalSpec::describe() const {
+  switch (kind) {
+    case Kind::kPoisson: return fmt::format("poisson {:.4g}/s", rate_per_s);
+    case Kind::kGamma: return fmt::format("gamma {:.4g}/s cv {:.3g}", rate_per_s, cv);
+    case Kind::kConstant: return fmt::format("constant {:.4g}/s", rate_per_s);
+    case Kind::kBurst: return fmt::format("bursts {:.4g}/s, {:.3g} s on, {:.3g} s off", rate_per_s, on_s, off_s);
+    case Kind::kAllAtOnce: return "all at once";
+    case Kind::kTrace: return "trace";
+  }
+  return "";
+}
+
+namespace {
+
+LengthDist parse_length(const YamlNode& n, int64_t max_model_len) {
+  LengthDist d;
+  d.max = std::max<int64_t>(1, max_model_len - 1);
+  if (n.is_scalar()) {
+    d.kind = LengthDist::Kind::kFixed;
+    d.a = static_cast<double>(n.as_positive_int());
+    if (d.a > static_cast<double>(d.max)) n.fail(fmt::format("a length below the maximum model length {}", max_model_len));
+    return d;
+  }
+  n.expect_map();
+  const auto dist = n.at("dist");
+  const std::string k = dist.as_string();
+  auto bounds = [&] {
+    if (auto m = n.find("min")) d.min = m->as_positive_int();
+    if (auto m = n.find("max")) d.max = std::min(d.max, m->as_positive_int());
+    if (d.max < d.min) n.at("max").fail(fmt::format("max ≥ min ({}) and below the maximum model length {}", d.min, max_model_len));
+  };
+  if (k == "fixed") {
+    n.expect_keys({"dist", "value"});
+    d.a = static_cast<double>(n.count("value"));
+    if (d.a > static_cast<double>(d.max)) n.at("value").fail(fmt::format("a length below the maximum model length {}", max_model_len));
+  } else if (k == "uniform") {
+    n.expect_keys({"dist", "low", "high"});
+    d.kind = LengthDist::Kind::kUniform;
+    d.a = static_cast<double>(n.count("low"));
+    d.b = static_cast<double>(n.count("high"));
+    if (d.b < d.a) n.at("high").fail(fmt::format("high ≥ low ({})", d.a));
+  } else if (k == "normal") {
+    n.expect_keys({"dist", "mean", "sd", "min", "max"});
+    d.kind = LengthDist::Kind::kNormal;
+    d.a = n.at("mean").as_positive_number();
+    d.b = n.at("sd").as_nonnegative_number();
+    bounds();
+  } else if (k == "lognormal") {
+    n.expect_keys({"dist", "median", "sigma", "min", "max"});
+    d.kind = LengthDist::Kind::kLognormal;
+    d.a = n.at("median").as_positive_number();
+    d.b = n.at("sigma").as_nonnegative_number();
+    bounds();
+  } else if (k == "geometric") {
+    n.expect_keys({"dist", "mean", "min", "max"});
+    d.kind = LengthDist::Kind::kGeometric;
+    d.a = n.at("mean").as_positive_number();
+    if (d.a < 1) n.at("mean").fail("a mean of at least 1 token");
+    bounds();
+  } else if (k == "zipf") {
+    n.expect_keys({"dist", "s", "min", "max"});
+    d.kind = LengthDist::Kind::kZipf;
+    d.a = n.at("s").as_positive_number();
+    d.min = n.count("min");
+    d.max = n.count("max");
+    if (d.max < d.min) n.at("max").fail(fmt::format("max ≥ min ({})", d.min));
+    if (d.max >= max_model_len) n.at("max").fail(fmt::format("a length below the maximum model length {}", max_model_len));
+    if (d.max - d.min > 10'000'000) n.at("max").fail("a range of at most 10,000,000 lengths");
+    auto cdf = std::make_shared<std::vector<double>>();
+    auto pts = std::make_shared<std::vector<double>>();
+    double total = 0;
+    for (int64_t v = d.min; v <= d.max; ++v) {
+      total += std::pow(static_cast<double>(v), -d.a);
+      cdf->push_back(total);
+      pts->push_back(static_cast<double>(v));
+    }
+    for (auto& c : *cdf) c /= total;
+    d.cdf = cdf;
+    d.points = pts;
+  } else if (k == "empirical") {
+    n.expect_keys({"dist", "bins", "weights"});
+    d.kind = LengthDist::Kind::kEmpirical;
+    const auto bins = n.at("bins");
+    const auto weights = n.at("weights");
+    if (!bins.is_sequence()) bins.fail("a list of bin edges");
+    if (!weights.is_sequence()) weights.fail("a list of weights, one per bin");
+    auto pts = std::make_shared<std::vector<double>>();
+    for (const auto& e : bins.items()) {
+      const double v = e.as_positive_number();
+      if (!pts->empty() && v <= pts->back()) e.fail(fmt::format("an edge above the previous one ({})", pts->back()));
+      if (v > static_cast<double>(max_model_len)) e.fail(fmt::format("an edge at most the maximum model length {}", max_model_len));
+      pts->push_back(v);
+    }
+    const auto w = weights.items();
+    if (pts->size() < 2) bins.fail("at least two bin edges");
+    if (w.size() != pts->size() - 1) {
+      weights.fail_message(fmt::format("expected {} weights (one per bin), found {}", pts->size() - 1, w.size()));
+    }
+    auto cdf = std::make_shared<std::vector<double>>();
+    double total = 0;
+    for (const auto& x : w) {
+      total += x.as_nonnegative_number();
+      cdf->push_back(total);
+    }
+    if (total <= 0) weights.fail("at least one positive weight");
+    for (auto& c : *cdf) c /= total;
+    d.cdf = cdf;
+    d.points = pts;
+  } else {
+    dist.fail("one of fixed, uniform, normal, lognormal, geometric, zipf, empirical");
+  }
+  return d;
+}
+
+// Seconds since the epoch of "YYYY-MM-DD HH:MM:SS[.fraction]" (or with 'T'); nullopt if not that shape.
+std::optional<double> parse_datetime(const std::string& s) {
+  int y, mo, d, h, mi;
+  double sec;
+  char sep;
+  if (std::sscanf(s.c_str(), "%d-%d-%d%c%d:%d:%lf", &y, &mo, &d, &sep, &h, &mi, &sec) != 7) return std::nullopt;
+  if ((sep != ' ' && sep != 'T') || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+      sec < 0 || sec >= 61) {
+    return std::nullopt;
+  }
+  // Days from civil (Hinnant's algorithm).
+  y -= mo <= 2;
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * static_cast<unsigned>(mo + (mo > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const double days = static_cast<double>(era) * 146097.0 + static_cast<double>(doe) - 719468.0;
+  return days * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
+}
+
+std::optional<size_t> find_column(const CsvTable& t, std::initializer_list<const char*> names) {
+  for (const char* n : names) {
+    if (t.has_column(n)) return t.column(n);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<TraceRow> load_trace(const std::string& path, int64_t max_model_len) {
+  const CsvTable t = CsvTable::load(path);
+  const auto tc = find_column(t, {"timestamp", "TIMESTAMP", "arrival_s", "time_s"});
+  const auto ic = find_column(t, {"input_tokens", "ContextTokens", "prompt_tokens"});
+  const auto oc = find_column(t, {"output_tokens", "GeneratedTokens", "completion_tokens"});
+  const auto pc = find_column(t, {"prefix_id", "session_id"});
+  const auto ptc = find_column(t, {"prefix_tokens"});
+  if (!tc || !ic || !oc) {
+    throw InputError(path, fmt::format("expected columns timestamp (or TIMESTAMP), input_tokens (or ContextTokens) and "
+                                       "output_tokens (or GeneratedTokens), found: {}",
+                                       fmt::join(t.header(), ",")));
+  }
+  std::vector<TraceRow> rows;
+  rows.reserve(t.rows());
+  double first = 0, prev = 0;
+  std::unordered_map<int64_t, int64_t> session_context;  // session → tokens of its last turn
+  const bool sessions = pc && t.header()[*pc] == "session_id";
+  for (size_t i = 0; i < t.rows(); ++i) {
+    const std::string where = fmt::format("{}:{}", path, t.line(i));
+    const std::string& ts = t.cell(i, *tc);
+    double time;
+    if (auto dt = parse_datetime(ts)) {
+      time = *dt;
+    } else {
+      char* end = nullptr;
+      time = std::strtod(ts.c_str(), &end);
+      if (ts.empty() || end != ts.c_str() + ts.size() || !std::isfinite(time)) {
+        throw InputError(where, fmt::format("column '{}': expected seconds or a date-time \"YYYY-MM-DD HH:MM:SS\", found '{}'",
+                                            t.header()[*tc], ts));
+      }
+    }
+    if (i == 0) first = prev = time;
+    if (time < prev) {
+      throw InputError(where, fmt::format("column '{}': expected timestamps in order, found {} after {}", t.header()[*tc],
+                                          ts, t.cell(i - 1, *tc)));
+    }
+    prev = time;
+    auto length = [&](size_t col, int64_t min) {
+      const double v = t.number(i, col);
+      if (v < static_cast<double>(min) || v != std::floor(v)) {
+        throw InputError(where, fmt::format("column '{}': expected a whole number of tokens ≥ {}, found {}", t.header()[col],
+                                            min, t.cell(i, col)));
+      }
+      return static_cast<int64_t>(v);
+    };
+    TraceRow r;
+    r.time_s = time - first;
+    const int64_t in = length(*ic, 1);
+    const int64_t out = length(*oc, 0);
+    if (in + std::max<int64_t>(out, 1) > max_model_len) {
+      throw InputError(where, fmt::format("expected input + output tokens within the maximum model length {}, found {} + {}",
+                                          max_model_len, in, out));
+    }
+    r.input = static_cast<int32_t>(in);
+    // A request that generated nothing still produces its first token in the engine.
+    r.output = static_cast<int32_t>(std::max<int64_t>(out, 1));
+    if (pc && !t.cell(i, *pc).empty()) {
+      r.prefix_key = stable_hash(t.cell(i, *pc));
+      if (ptc) {
+        r.prefix_tokens = static_cast<int32_t>(std::min(length(*ptc, 0), in));
+      } else if (sessions) {
+        // The conversation so far is the prefix of this turn (when the prompt contains it).
+        auto it = session_context.find(r.prefix_key);
+        if (it != session_context.end() && it->second <= in) r.prefix_tokens = static_cast<int32_t>(it->second);
+      } else {
+        r.prefix_tokens = r.input;
+      }
+      if (sessions) session_context[r.prefix_key] = in + out;
+    }
+    rows.push_back(r);
+  }
+  if (rows.empty()) throw InputError(path, "expected at least one request row, found none");
+  return rows;
+}
+
+WorkloadSpec parse_workload(const YamlNode& n, int64_t max_model_len) {
+  n.expect_keys({"requests", "arrival", "input_tokens", "output_tokens", "samples", "shared_prefix", "sessions", "seed"});
+  WorkloadSpec w;
+  w.max_model_len = max_model_len;
+  const auto arr = n.at("arrival");
+  arr.expect_map();
+  const auto proc = arr.at("process");
+  const std::string p = proc.as_string();
+  if (p == "poisson") {
+    arr.expect_keys({"process", "rate_per_s"});
+    w.arrival.kind = ArrivalSpec::Kind::kPoisson;
+    w.arrival.rate_per_s = arr.at("rate_per_s").as_positive_number();
+  } else if (p == "gamma") {
+    arr.expect_keys({"process", "rate_per_s", "cv"});
+    w.arrival.kind = ArrivalSpec::Kind::kGamma;
+    w.arrival.rate_per_s = arr.at("rate_per_s").as_positive_number();
+    w.arrival.cv = arr.at("cv").as_positive_number();
+  } else if (p == "constant") {
+    arr.expect_keys({"process", "rate_per_s"});
+    w.arrival.kind = ArrivalSpec::Kind::kConstant;
+    w.arrival.rate_per_s = arr.at("rate_per_s").as_positive_number();
+  } else if (p == "burst") {
+    arr.expect_keys({"process", "rate_per_s", "on_s", "off_s"});
+    w.arrival.kind = ArrivalSpec::Kind::kBurst;
+    w.arrival.rate_per_s = arr.at("rate_per_s").as_positive_number();
+    w.arrival.on_s = arr.at("on_s").as_positive_number();
+    w.arrival.off_s = arr.at("off_s").as_nonnegative_number();
+  } else if (p == "all_at_once") {
+    arr.expect_keys({"process"});
+    w.arrival.kind = ArrivalSpec::Kind::kAllAtOnce;
+  } else if (p == "trace") {
+    arr.expect_keys({"process", "file", "speedup"});
+    w.arrival.kind = ArrivalSpec::Kind::kTrace;
+    const auto f = arr.at("file");
+    std::filesystem::path fp = f.as_string();
+    if (fp.is_relative()) fp = std::filesystem::path(n.file()).parent_path() / fp;
+    w.trace_file = fp.string();
+    if (!std::filesystem::exists(fp)) f.fail_message(fmt::format("trace file '{}' does not exist", w.trace_file));
+    w.trace_speedup = arr.number_or("speedup", 1.0);
+    if (!(w.trace_speedup > 0)) arr.at("speedup").fail("a positive factor");
+    w.trace = std::make_shared<std::vector<TraceRow>>(load_trace(w.trace_file, max_model_len));
+  } else {
+    proc.fail("one of poisson, gamma, constant, burst, all_at_once, trace");
+  }
+  if (w.trace) {
+    for (const char* k : {"input_tokens", "output_tokens", "shared_prefix", "sessions"}) {
+      if (n.has(k)) n.at(k).fail_message(std::string("'") + k + "' does not apply to a trace, which gives its own lengths");
+    }
+    w.requests = static_cast<int64_t>(w.trace->size());
+    if (n.has("requests")) w.requests = std::min(w.requests, n.count("requests"));
+  } else {
+    w.requests = n.count("requests");
+    w.input = parse_length(n.at("input_tokens"), max_model_len);
+    w.output = parse_length(n.at("output_tokens"), max_model_len);
+  }
+  if (auto s = n.find("samples")) {
+    w.samples = static_cast<int32_t>(s->as_positive_int());
+    if (w.samples > 1024) s->fail("at most 1024 samples per prompt");
+  }
+  if (auto sp = n.find("shared_prefix")) {
+    sp->expect_keys({"groups", "tokens"});
+    w.prefix_groups = sp->count("groups");
+    const int64_t t = sp->count("tokens");
+    if (t + 2 > max_model_len) sp->at("tokens").fail(fmt::format("fewer tokens than the maximum model length {}", max_model_len));
+    w.prefix_tokens = static_cast<int32_t>(t);
+  }
+  if (auto ss = n.find("sessions")) {
+    ss->expect_keys({"turns", "think_time_s"});
+    w.turns = parse_length(ss->at("turns"), 1 << 20);
+    w.think_time_s = ss->number_or("think_time_s", 0.0);
+    if (w.think_time_s < 0) ss->at("think_time_s").fail("a time ≥ 0");
+    if (w.prefix_groups > 0) ss->fail_message("'sessions' and 'shared_prefix' cannot be combined; choose one");
+  }
+  if (auto sd = n.find("seed")) w.seed = static_cast<uint64_t>(sd->as_nonnegative_int());
+  return w;
+}
+
+RequestSource::RequestSource(const WorkloadSpec& spec)
+    : spec_(spec), arrivals_(spec.seed, 1), lengths_(spec.seed, 2), prefixes_(spec.seed, 3), sessions_(spec.seed, 4) {}
+
+des::TimeNs RequestSource::next_time() {
+  const auto& a = spec_.arrival;
+  double gap = 0;
+  switch (a.kind) {
+    case ArrivalSpec::Kind::kPoisson: gap = arrivals_.exponential() / a.rate_per_s; break;
+    case ArrivalSpec::Kind::kGamma: {
+      const double shape = 1.0 / (a.cv * a.cv);
+      gap = arrivals_.gamma(shape) / shape / a.rate_per_s;
+      break;
+    }
+    case ArrivalSpec::Kind::kConstant: gap = issued_ == 0 ? 0.0 : 1.0 / a.rate_per_s; break;
+    case ArrivalSpec::Kind::kBurst: {
+      // Poisson at `rate` inside on-periods; time spent in off-periods is skipped.
+      double t = clock_s_;
+      double need = arrivals_.exponential() / a.rate_per_s;
+      const double period = a.on_s + a.off_s;
+      for (;;) {
+        const double in_period = std::fmod(t, period);
+        const double on_left = a.on_s - in_period;
+        if (on_left <= 0) {
+          t += period - in_period;
+          continue;
+        }
+        if (need <= on_left) {
+          t += need;
+          break;
+        }
+        need -= on_left;
+        t += on_left + a.off_s;
+      }
+      gap = t - clock_s_;
+      break;
+    }
+    case ArrivalSpec::Kind::kAllAtOnce: gap = 0; break;
+    case ArrivalSpec::Kind::kTrace: gap = 0; break;
+  }
+  clock_s_ += gap;
+  clock_ns_ = des::to_ns(clock_s_);
+  return clock_ns_;
+}
+
+Request RequestSource::draw_new(des::TimeNs t) {
+  Request r;
+  r.arrival_ns = t;
+  const int64_t L = spec_.max_model_len;
+  int64_t in = spec_.input.sample(lengths_);
+  if (spec_.prefix_groups > 0) {
+    r.prefix_key = static_cast<int64_t>(prefixes_.below(static_cast<uint64_t>(spec_.prefix_groups)));
+    r.prefix_tokens = spec_.prefix_tokens;
+    in = std::min<int64_t>(in + spec_.prefix_tokens, L - 1);
+  }
+  const int64_t out = std::min<int64_t>(spec_.output.sample(lengths_), L - in);
+  r.input = static_cast<int32_t>(in);
+  r.output = static_cast<int32_t>(std::max<int64_t>(1, out));
+  r.samples = spec_.samples;
+  return r;
+}
+
+std::optional<Request> RequestSource::next_arrival() {
+  if (issued_ + reserved_ >= spec_.requests) return std::nullopt;
+  if (spec_.trace) {
+    const TraceRow& row = (*spec_.trace)[trace_pos_++];
+    Request r;
+    r.arrival_ns = des::to_ns(row.time_s / spec_.trace_speedup);
+    r.input = row.input;
+    r.output = row.output;
+    r.samples = spec_.samples;
+    r.prefix_key = row.prefix_key;
+    r.prefix_tokens = row.prefix_tokens;
+    ++issued_;
+    return r;
+  }
+  const des::TimeNs t = next_time();
+  Request r = draw_new(t);
+  ++issued_;
+  if (spec_.turns) {
+    const int64_t turns = std::min(spec_.turns->sample(sessions_), spec_.requests - issued_ - reserved_ + 1);
+    r.session = next_session_++;
+    if (turns > 1) {
+      turns_left_[r.session] = static_cast<int32_t>(turns - 1);
+      reserved_ += turns - 1;
+    }
+  }
+  return r;
+}
+
+std::optional<Request> RequestSource::next_turn(const Request& finished, des::TimeNs finish_ns) {
+  if (finished.session < 0) return std::nullopt;
+  auto it = turns_left_.find(finished.session);
+  if (it == turns_left_.end()) return std::nullopt;
+  const int64_t L = spec_.max_model_len;
+  const int64_t context = static_cast<int64_t>(finished.input) + finished.output;
+  const int64_t in = context + spec_.input.sample(lengths_);
+  const int64_t out = spec_.output.sample(lengths_);
+  --reserved_;
+  if (--it->second == 0) turns_left_.erase(it);
+  if (in + 1 > L) {
+    // The conversation outgrew the context window: the session ends; its remaining turns are dropped.
+    if (turns_left_.count(finished.session)) {
+      reserved_ -= turns_left_[finished.session];
+      turns_left_.erase(finished.session);
+    }
+    return std::nullopt;
+  }
+  Request r;
+  const double think = spec_.think_time_s > 0 ? sessions_.exponential() * spec_.think_time_s : 0.0;
+  r.arrival_ns = finish_ns + des::to_ns(think);
+  r.input = static_cast<int32_t>(in);
+  r.output = static_cast<int32_t>(std::max<int64_t>(1, std::min(out, L - in)));
+  r.samples = spec_.samples;
+  r.session = finished.session;
+  r.prefix_key = (int64_t{1} << 50) + finished.session;
+  r.prefix_tokens = static_cast<int32_t>(context);
+  ++issued_;
+  return r;
+}
+
+}  // namespace fathom::serve

@@ -254,7 +254,7 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
       sv->fail_message("expected 'iteration' (one iteration for fathom estimate) or 'workload' (for fathom serve), found neither");
     }
     if (sv->has("workload")) {
-      ss.sim = serve::parse_serve_config(*sv, s.model, s.gpu, ss.layout, models);
+      ss.sim = serve::parse_serve_config(*sv, s.model, s.gpu, s.precision, ss.layout, models);
     }
     if (sv->has("iteration")) {
     ss.has_iteration = true;

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/suggest.h"
 #include "common/units.h"
+#include "sim/model/params.h"
 
 namespace fathom::serve {
 
@@ -41,6 +42,9 @@ double SpecConfig::expected_tokens() const {
 
 namespace {
 constexpr double kGiB = 1073741824.0;
+// CUDA context, CUDA graphs, communication buffers and allocator slack per GPU: the memory an
+// engine holds besides weights, activations and the KV cache (docs/serving.md).
+constexpr double kRuntimeBytes = 1.5 * kGiB;
 const std::vector<std::string> kEngines = {"vllm", "vllm-v0", "sglang", "trtllm"};
 const std::vector<std::string> kSchedulers = {"static", "orca", "vllm", "sarathi", "disaggregated"};
 const std::vector<std::string> kRouters = {"round_robin", "least_outstanding", "least_kv", "prefix_affinity"};
@@ -103,6 +107,66 @@ ServeConfig engine_preset(const std::string& engine, const hw::GpuSpec& gpu) {
   return c;
 }
 
+ReplicaMemory replica_memory(const model::ModelSpec& mo, const hw::GpuSpec& gpu, const model::Precision& precision,
+                             const ServeConfig& c, const model::Layout& L) {
+  ReplicaMemory m;
+  m.runtime = kRuntimeBytes;
+  const auto pc = model::count_params(mo);
+  const double wb = dtype_bytes(precision.weights);
+  const double shards = static_cast<double>(L.tp) * L.pp;
+  // Quantised checkpoints keep the embedding and LM head in 16-bit (TensorRT-LLM and vLLM FP8).
+  const double embed = pc.embedding + pc.lm_head;
+  m.weights = ((pc.total - embed) * wb + embed * std::max(wb, 2.0)) / shards;
+  if (c.spec.draft) {
+    const auto dp = model::count_params(*c.spec.draft);
+    m.weights += dp.total * wb / shards;
+  }
+  // Peak activations of the largest iteration (the token budget), as the engine's profiling
+  // run measures them: hidden states, the widest MLP intermediate and the QKV projection per
+  // token, plus fp32 logits of the sampled sequences.
+  const double act = dtype_bytes(precision.activations);
+  double width = static_cast<double>(mo.ffn.hidden);
+  if (mo.moe) width = std::max(width, static_cast<double>(mo.moe->expert_hidden * mo.moe->top_k));
+  const double qkv = static_cast<double>((mo.attention.heads + 2 * mo.attention.kv_heads) * mo.attention.head_dim);
+  const double tokens = static_cast<double>(std::min<int64_t>(c.scheduler.token_budget, 1 << 20));
+  const double sampled = static_cast<double>(std::min(c.scheduler.max_seqs, c.scheduler.token_budget));
+  m.activations = tokens * act * (4.0 * static_cast<double>(mo.hidden_size) + (2.0 * width + qkv) / L.tp) +
+                  sampled * static_cast<double>(mo.vocab_size) / L.tp * 4.0;
+  m.kv_token = model::kv_bytes_per_token_per_gpu(mo, precision.kv_cache, L.tp, L.pp);
+  const double mem = gpu.memory_bytes;
+  if (c.kv.of_free) {
+    m.kv = c.kv.memory_fraction * (mem - m.weights - m.activations - m.runtime);
+  } else {
+    m.kv = c.kv.memory_fraction * mem - m.weights - m.activations - m.runtime;
+  }
+  if (c.kv.blocks) {
+    m.blocks = *c.kv.blocks;
+    m.kv = static_cast<double>(m.blocks) * static_cast<double>(c.kv.block_size) * m.kv_token;
+  } else {
+    if (m.kv <= 0 || m.kv_token <= 0) {
+      m.problem_key = "parallel";
+      m.problem = fmt::format("weights ({:.1f} GiB per GPU), activations ({:.1f} GiB) and runtime ({:.1f} GiB) leave no "
+                              "memory for the KV cache on the {:.0f} GiB {}; use more GPUs per replica (tp) or "
+                              "lower-precision weights",
+                              m.weights / kGiB, m.activations / kGiB, m.runtime / kGiB, mem / kGiB, gpu.name);
+      return m;
+    }
+    m.blocks = static_cast<int64_t>(std::floor(m.kv / (static_cast<double>(c.kv.block_size) * m.kv_token)));
+  }
+  const int64_t capacity = m.blocks * c.kv.block_size;
+  const int64_t one = c.kv.compression >= 1
+                          ? c.max_model_len
+                          : static_cast<int64_t>(std::ceil(c.kv.compression * static_cast<double>(c.max_model_len)));
+  if (capacity < one) {
+    m.problem_key = "max_model_len";
+    m.problem = fmt::format("the KV cache of a replica holds {} tokens, fewer than one request of the maximum model "
+                            "length {}; set serve.max_model_len to at most {} or give the replica more memory",
+                            capacity, c.max_model_len, capacity);
+  }
+  return m;
+}
+
+
 namespace {
 
 int pool_degree(const YamlNode& p, const char* key, int def) {
@@ -124,7 +188,8 @@ PoolConfig parse_pool(const YamlNode& n, const model::Layout& base, const model:
 }  // namespace
 
 ServeConfig parse_serve_config(const YamlNode& sv, const model::ModelSpec& m, const hw::GpuSpec& gpu,
-                               const model::Layout& layout, const model::ModelCatalog& models) {
+                               const model::Precision& precision, const model::Layout& layout,
+                               const model::ModelCatalog& models) {
   std::string engine = "vllm";
   if (auto e = sv.find("engine")) engine = e->as_string();
   ServeConfig c;
@@ -254,8 +319,14 @@ ServeConfig parse_serve_config(const YamlNode& sv, const model::ModelSpec& m, co
     sv.at("scheduler").at("name").fail_message(
         "scheduler 'disaggregated' needs a 'disaggregated:' section with the prefill and decode pools");
   }
-  if (auto o = sv.find("iteration_overhead")) c.iteration_overhead_s = o->as_quantity(Dimension::kTime);
-  if (auto ts = sv.find("timeseries_interval_s")) c.timeseries_interval_s = ts->as_positive_number();
+  if (auto o = sv.find("iteration_overhead")) {
+    c.iteration_overhead_s = o->as_quantity(Dimension::kTime);
+    if (c.iteration_overhead_s > 10) o->fail("at most 10 s per iteration");
+  }
+  if (auto ts = sv.find("timeseries_interval_s")) {
+    c.timeseries_interval_s = ts->as_positive_number();
+    if (c.timeseries_interval_s < 1e-6 || c.timeseries_interval_s > 1e6) ts->fail("an interval from 1 µs to 1,000,000 s");
+  }
   if (auto slo = sv.find("slo")) {
     slo->expect_keys({"ttft_s", "tpot_s", "e2e_s"});
     if (slo->has("ttft_s")) c.slo.ttft_s = slo->at("ttft_s").as_positive_number();
@@ -263,6 +334,21 @@ ServeConfig parse_serve_config(const YamlNode& sv, const model::ModelSpec& m, co
     if (slo->has("e2e_s")) c.slo.e2e_s = slo->at("e2e_s").as_positive_number();
   }
   c.workload = parse_workload(sv.at("workload"), c.max_model_len);
+  // Each pool must hold its weights and at least one request of max_model_len.
+  auto check = [&](const model::Layout& pl, const char* pool) {
+    const ReplicaMemory rm = replica_memory(m, gpu, precision, c, pl);
+    if (rm.problem.empty()) return;
+    const std::string msg = pool[0] ? std::string(pool) + ": " + rm.problem : rm.problem;
+    if (rm.problem_key == "max_model_len" && sv.has("max_model_len")) sv.at("max_model_len").fail_message(msg);
+    if (rm.problem_key == "max_model_len" && sv.has("kv_cache")) sv.at("kv_cache").fail_message(msg);
+    sv.at("parallel").fail_message(msg);
+  };
+  if (c.disagg) {
+    check(c.disagg->prefill.layout, "prefill pool");
+    check(c.disagg->decode.layout, "decode pool");
+  } else {
+    check(layout, "");
+  }
   return c;
 }
 

@@ -85,9 +85,23 @@ struct ServeConfig {
   double timeseries_interval_s = 1.0;
 };
 
+// Memory of one GPU of a replica: weights, peak activations of the largest iteration, runtime
+// (CUDA context, graphs, communication buffers) and the KV cache that is left, in blocks.
+// `problem` says why the replica cannot run (nothing left for the KV cache, or a cache smaller
+// than one request of max_model_len) and `problem_key` the scenario key to blame.
+struct ReplicaMemory {
+  double weights = 0, activations = 0, runtime = 0, kv = 0;
+  double kv_token = 0;  // KV bytes per token per GPU
+  int64_t blocks = 0;
+  std::string problem, problem_key;
+};
+ReplicaMemory replica_memory(const model::ModelSpec& m, const hw::GpuSpec& gpu, const model::Precision& precision,
+                             const ServeConfig& c, const model::Layout& layout);
+
 // Reads the simulation keys of a `serve:` section (layout already parsed into `layout`).
 ServeConfig parse_serve_config(const YamlNode& serve, const model::ModelSpec& m, const hw::GpuSpec& gpu,
-                               const model::Layout& layout, const model::ModelCatalog& models);
+                               const model::Precision& precision, const model::Layout& layout,
+                               const model::ModelCatalog& models);
 
 // The preset named `engine` (vllm, vllm-v0, sglang, trtllm) on `gpu`; throws std::invalid_argument.
 ServeConfig engine_preset(const std::string& engine, const hw::GpuSpec& gpu);

@@ -22,10 +22,6 @@ namespace fathom::serve {
 namespace {
 
 using des::TimeNs;
-constexpr double kGiB = 1073741824.0;
-// CUDA context, CUDA graphs, communication buffers and allocator slack per GPU: the memory an
-// engine holds besides weights, activations and the KV cache (docs/serving.md).
-constexpr double kRuntimeBytes = 1.5 * kGiB;
 
 enum EventKind : uint32_t { kIterationDone = 0, kTransferDone = 1, kArrival = 2, kTurnArrival = 3, kSample = 4 };
 enum class Role { kServe, kPrefill, kDecode };
@@ -172,7 +168,7 @@ struct Replica {
 };
 
 struct PoolMemory {
-  double weights = 0, activations = 0, runtime = kRuntimeBytes, kv = 0, kv_token = 0;
+  double weights = 0, activations = 0, runtime = 0, kv = 0, kv_token = 0;
   int64_t blocks = 0;
 };
 
@@ -312,57 +308,15 @@ Engine::Engine(const sim::Scenario& s, const ServeOptions& o)
 }
 
 PoolMemory Engine::plan_memory(const model::Layout& L, const char* key) const {
+  const ReplicaMemory rm = replica_memory(s_.model, s_.gpu, s_.precision, cfg_, L);
+  if (!rm.problem.empty()) throw ConfigError(s_.file, fmt::format("{} ({}): {}", rm.problem_key, key, rm.problem));
   PoolMemory m;
-  const auto pc = model::count_params(s_.model);
-  const double wb = dtype_bytes(s_.precision.weights);
-  const double shards = static_cast<double>(L.tp) * L.pp;
-  // Quantised checkpoints keep the embedding and LM head in 16-bit (TensorRT-LLM and vLLM FP8).
-  const double embed = pc.embedding + pc.lm_head;
-  m.weights = ((pc.total - embed) * wb + embed * std::max(wb, 2.0)) / shards;
-  if (cfg_.spec.draft) {
-    const auto dp = model::count_params(*cfg_.spec.draft);
-    m.weights += dp.total * wb / shards;
-  }
-  // Peak activations of the largest iteration (the token budget), as the engine's profiling
-  // run measures them: hidden states, the widest MLP intermediate and the QKV projection per
-  // token, plus fp32 logits of the sampled sequences.
-  const double act = dtype_bytes(s_.precision.activations);
-  const auto& mo = s_.model;
-  double width = static_cast<double>(mo.ffn.hidden);
-  if (mo.moe) width = std::max(width, static_cast<double>(mo.moe->expert_hidden * mo.moe->top_k));
-  const double qkv = static_cast<double>((mo.attention.heads + 2 * mo.attention.kv_heads) * mo.attention.head_dim);
-  const double tokens = static_cast<double>(std::min<int64_t>(cfg_.scheduler.token_budget, 1 << 20));
-  const double sampled = static_cast<double>(std::min(cfg_.scheduler.max_seqs, cfg_.scheduler.token_budget));
-  m.activations = tokens * act * (4.0 * static_cast<double>(mo.hidden_size) + (2.0 * width + qkv) / L.tp) +
-                  sampled * static_cast<double>(mo.vocab_size) / L.tp * 4.0;
-  m.kv_token = model::kv_bytes_per_token_per_gpu(mo, s_.precision.kv_cache, L.tp, L.pp);
-  const double mem = s_.gpu.memory_bytes;
-  if (cfg_.kv.of_free) {
-    m.kv = cfg_.kv.memory_fraction * (mem - m.weights - m.activations - m.runtime);
-  } else {
-    m.kv = cfg_.kv.memory_fraction * mem - m.weights - m.activations - m.runtime;
-  }
-  if (cfg_.kv.blocks) {
-    m.blocks = *cfg_.kv.blocks;
-    m.kv = static_cast<double>(m.blocks) * static_cast<double>(block_size_) * m.kv_token;
-  } else {
-    if (m.kv <= 0 || m.kv_token <= 0) {
-      throw ConfigError(s_.file, fmt::format("{}: weights ({:.1f} GiB per GPU), activations ({:.1f} GiB) and runtime "
-                                             "({:.1f} GiB) leave no memory for the KV cache on the {:.0f} GiB {}; use "
-                                             "more GPUs per replica (tp) or lower-precision weights",
-                                             key, m.weights / kGiB, m.activations / kGiB, m.runtime / kGiB, mem / kGiB,
-                                             s_.gpu.name));
-    }
-    m.blocks = static_cast<int64_t>(std::floor(m.kv / (static_cast<double>(block_size_) * m.kv_token)));
-  }
-  const int64_t capacity = m.blocks * block_size_;
-  const int64_t one = retained(cfg_.max_model_len);
-  if (capacity < one) {
-    throw ConfigError(s_.file, fmt::format("serve.max_model_len: the KV cache of a replica ({}) holds {} tokens, fewer "
-                                           "than one request of the maximum model length {}; set serve.max_model_len "
-                                           "to at most {} or give the replica more memory",
-                                           key, capacity, cfg_.max_model_len, capacity));
-  }
+  m.weights = rm.weights;
+  m.activations = rm.activations;
+  m.runtime = rm.runtime;
+  m.kv = rm.kv;
+  m.kv_token = rm.kv_token;
+  m.blocks = rm.blocks;
   return m;
 }
 

@@ -37,6 +37,16 @@ int64_t stable_hash(const std::string& s) {
   return static_cast<int64_t>(h >> 2);
 }
 
+// Simulated time is kept below 10^9 s (about 32 years): far past any planning horizon, and
+// inside the nanosecond clock's range.
+void check_time(double t_s) {
+  if (!(t_s <= 1e9)) {
+    throw ConfigError("serve.workload", fmt::format("expected arrivals within 10^9 s of simulated time, found one at "
+                                                    "{:.3g} s; raise the arrival rate or shorten the trace",
+                                                    t_s));
+  }
+}
+
 }  // namespace
 
 int64_t LengthDist::sample(des::Rng& rng) const {
@@ -357,7 +367,7 @@ WorkloadSpec parse_workload(const YamlNode& n, int64_t max_model_len) {
     w.trace_file = fp.string();
     if (!std::filesystem::exists(fp)) f.fail_message(fmt::format("trace file '{}' does not exist", w.trace_file));
     w.trace_speedup = arr.number_or("speedup", 1.0);
-    if (!(w.trace_speedup > 0)) arr.at("speedup").fail("a positive factor");
+    if (!(w.trace_speedup >= 1e-3 && w.trace_speedup <= 1e6)) arr.at("speedup").fail("a factor from 0.001 to 1,000,000");
     w.trace = std::make_shared<std::vector<TraceRow>>(load_trace(w.trace_file, max_model_len));
   } else {
     proc.fail("one of poisson, gamma, constant, burst, all_at_once, trace");
@@ -368,8 +378,10 @@ WorkloadSpec parse_workload(const YamlNode& n, int64_t max_model_len) {
     }
     w.requests = static_cast<int64_t>(w.trace->size());
     if (n.has("requests")) w.requests = std::min(w.requests, n.count("requests"));
+    if (w.requests > kMaxRequests) n.fail_message(fmt::format("expected at most {} trace rows, found {}", kMaxRequests, w.requests));
   } else {
     w.requests = n.count("requests");
+    if (w.requests > kMaxRequests) n.at("requests").fail(fmt::format("at most {} requests", kMaxRequests));
     w.input = parse_length(n.at("input_tokens"), max_model_len);
     w.output = parse_length(n.at("output_tokens"), max_model_len);
   }
@@ -388,7 +400,7 @@ WorkloadSpec parse_workload(const YamlNode& n, int64_t max_model_len) {
     ss->expect_keys({"turns", "think_time_s"});
     w.turns = parse_length(ss->at("turns"), 1 << 20);
     w.think_time_s = ss->number_or("think_time_s", 0.0);
-    if (w.think_time_s < 0) ss->at("think_time_s").fail("a time ≥ 0");
+    if (!(w.think_time_s >= 0 && w.think_time_s <= 1e6)) ss->at("think_time_s").fail("a time from 0 to 1,000,000 s");
     if (w.prefix_groups > 0) ss->fail_message("'sessions' and 'shared_prefix' cannot be combined; choose one");
   }
   if (auto sd = n.find("seed")) w.seed = static_cast<uint64_t>(sd->as_nonnegative_int());
@@ -435,6 +447,7 @@ des::TimeNs RequestSource::next_time() {
     case ArrivalSpec::Kind::kTrace: gap = 0; break;
   }
   clock_s_ += gap;
+  check_time(clock_s_);
   clock_ns_ = des::to_ns(clock_s_);
   return clock_ns_;
 }
@@ -461,6 +474,7 @@ std::optional<Request> RequestSource::next_arrival() {
   if (spec_.trace) {
     const TraceRow& row = (*spec_.trace)[trace_pos_++];
     Request r;
+    check_time(row.time_s / spec_.trace_speedup);
     r.arrival_ns = des::to_ns(row.time_s / spec_.trace_speedup);
     r.input = row.input;
     r.output = row.output;
@@ -504,6 +518,7 @@ std::optional<Request> RequestSource::next_turn(const Request& finished, des::Ti
   }
   Request r;
   const double think = spec_.think_time_s > 0 ? sessions_.exponential() * spec_.think_time_s : 0.0;
+  check_time(des::to_s(finish_ns) + think);
   r.arrival_ns = finish_ns + des::to_ns(think);
   r.input = static_cast<int32_t>(in);
   r.output = static_cast<int32_t>(std::max<int64_t>(1, std::min(out, L - in)));

@@ -14,6 +14,8 @@
 
 namespace fathom::serve {
 
+inline constexpr int64_t kMaxRequests = 100'000'000;
+
 // A distribution of token counts; every draw is clamped to [min, max].
 struct LengthDist {
   enum class Kind { kFixed, kUniform, kNormal, kLognormal, kZipf, kGeometric, kEmpirical };

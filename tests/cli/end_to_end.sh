@@ -57,6 +57,30 @@ assert len(m['rows'])==10 and m['median_abs_error']<=0.10" 2>/dev/null
 check "validate training: Megatron median within 10%" $?
 "$FATHOM" validate training --vtrain "$tmp/nowhere" | grep -q "skipped: vTrain files not found"; check "validate training skips absent vTrain files" $?
 
+# fathom serve: the simulation, its files, determinism, the run store and the validation.
+"$FATHOM" serve "$DATA/serve_small.yaml" > "$tmp/sv.txt"; check "serve exits 0" $?
+grep -q "time to first token" "$tmp/sv.txt" && grep -q "goodput" "$tmp/sv.txt"; check "serve prints latency table and goodput" $?
+"$FATHOM" serve "$DATA/serve_small.yaml" --requests-out "$tmp/r1.csv" --timeseries-out "$tmp/ts1.csv" --format json -o "$tmp/sv1.json"
+check "serve with all outputs exits 0" $?
+"$FATHOM" serve "$DATA/serve_small.yaml" --requests-out "$tmp/r2.csv" --timeseries-out "$tmp/ts2.csv" --format json -o "$tmp/sv2.json"
+cmp -s "$tmp/r1.csv" "$tmp/r2.csv" && cmp -s "$tmp/ts1.csv" "$tmp/ts2.csv"; check "same seed: byte-identical request and time-series files" $?
+[ "$(wc -l < "$tmp/r1.csv")" = 301 ] && head -1 "$tmp/r1.csv" | grep -q '^id,arrival_s,scheduled_s,first_token_s'; check "one CSV row per request" $?
+"$FATHOM" serve "$DATA/serve_small.yaml" --seed 4 --requests-out "$tmp/r3.csv" > /dev/null
+! cmp -s "$tmp/r1.csv" "$tmp/r3.csv"; check "--seed changes the draws" $?
+python3 -c "
+import json; d=json.load(open('$tmp/sv1.json')); assert d['context']['command']=='serve'
+assert d['completed']==d['requests']==300; assert abs(d['mean_in_system']/(d['arrival_rate']*d['e2e_s']['mean'])-1)<1e-9
+assert d['ttft_s']['p50']<=d['ttft_s']['p99'] and 0<d['gpu_busy']<=1" 2>/dev/null
+check "serve json: all requests complete, Little's law" $?
+"$FATHOM" serve "$DATA/serve_small.yaml" --format csv | grep -q '^ttft_s.p99,'; check "serve csv summary" $?
+"$FATHOM" serve "$DATA/serve_trace.yaml" | grep -q "5 requests, arrivals trace"; check "serve replays an Azure-format trace" $?
+"$FATHOM" serve "$DATA/serve_small.yaml" --db "$tmp/runs.sqlite" > /dev/null
+[ "$(sqlite3 "$tmp/runs.sqlite" "select count(*) from runs where command='serve'")" = 1 ]; check "serve recorded in SQLite" $?
+printf 'model,gpu,tp,input_tokens,output_tokens,output_tokens_per_s\nllama-3.1-8b,h100-sxm,1,2048,128,3556.73\n' > "$tmp/pub.csv"
+"$FATHOM" validate serving --published "$tmp/pub.csv" --format json | python3 -c "
+import json,sys; t=json.load(sys.stdin)['throughput']; assert len(t['rows'])==1 and t['median_abs_error']<0.2" 2>/dev/null
+check "validate serving against a published row" $?
+
 # --- bad input: one line, file:line, exit 2, no output file ---
 expect_bad() {  # file, expected substring, [extra args]; the command is $CMD (default estimate)
   local f="$1" want="$2"
@@ -107,6 +131,21 @@ CMD=train expect_bad "$SCEN/gpt3-175b-train-a100.yaml" "--gpus: expected at most
 CMD=train expect_bad "$SCEN/gpt3-175b-train-a100.yaml" "--rank: expected time, cost or mfu, found 'fast'" --search --rank fast
 CMD=train expect_bad "$SCEN/llama3.1-70b-decode-h100.yaml" "expected a 'train' section for fathom train"
 
+# fathom serve: scenarios that cannot run, one line each.
+CMD=serve expect_bad "$B/serve_unknown_scheduler.yaml" "serve_unknown_scheduler.yaml:5: 'serve.scheduler.name': expected one of static, orca, vllm, sarathi, disaggregated (did you mean 'sarathi'?)"
+CMD=serve expect_bad "$B/serve_kv_too_small.yaml" "serve_kv_too_small.yaml:5: 'serve.max_model_len': the KV cache of a replica holds 16000 tokens, fewer than one request"
+CMD=serve expect_bad "$B/serve_no_memory.yaml" "serve_no_memory.yaml:5: 'serve.parallel': weights (131.4 GiB per GPU)"
+CMD=serve expect_bad "$B/serve_trace_negative.yaml" "serve_trace_negative.csv:3: column 'input_tokens': expected a whole number of tokens ≥ 1, found -40"
+CMD=serve expect_bad "$B/serve_trace_order.yaml" "serve_trace_order.csv:4: column 'timestamp': expected timestamps in order, found 1.5 after 2.5"
+CMD=serve expect_bad "$B/serve_bad_length.yaml" "serve_bad_length.yaml:8: 'serve.workload.input_tokens.median': expected a positive number, found '-5'"
+CMD=serve expect_bad "$SCEN/llama3.1-70b-decode-h100.yaml" "expected a 'serve' section with a 'workload' for fathom serve"
+CMD=serve expect_bad "$DATA/serve_small.yaml" "--requests-out: expected a file path, found the directory" --requests-out "$tmp"
+CMD=serve expect_bad "$DATA/serve_small.yaml" "/proc/version: expected a writable Fathom database" --db /proc/version
+expect_bad "$DATA/serve_small.yaml" "expected 'serve.iteration' (phase, sequences, context) for a serving estimate"
+rm -f "$tmp/r9.csv"
+"$FATHOM" serve "$B/serve_kv_too_small.yaml" --requests-out "$tmp/r9.csv" 2> /dev/null
+[ $? -eq 2 ] && [ ! -e "$tmp/r9.csv" ]; check "failed serve leaves no requests file" $?
+
 # Bad flags and bad imports.
 "$FATHOM" estimate > /dev/null 2> "$tmp/e"; rc=$?
 [ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ]; check "missing argument exits 2 with one line" $?
@@ -124,7 +163,7 @@ check "import of a non-numeric value" $?
 # Robustness: every value of valid scenarios replaced, one at a time, by hostile values. Each run
 # must end with status 0 or 2 (never a crash or another status), and a failure with one line.
 mutations=(-1 0 abc 1e300 "[1, 2]" "{a: 1}" "''" 4294967304 0.5)
-for base in "$SCEN/llama3.1-70b-decode-h100.yaml" "$SCEN/gpt3-175b-train-a100.yaml"; do
+for base in "$SCEN/llama3.1-70b-decode-h100.yaml" "$SCEN/gpt3-175b-train-a100.yaml" "$DATA/serve_small.yaml"; do
   nlines=$(wc -l < "$base")
   for ((i = 1; i <= nlines; i++)); do
     line=$(sed -n "${i}p" "$base")
@@ -133,7 +172,10 @@ for base in "$SCEN/llama3.1-70b-decode-h100.yaml" "$SCEN/gpt3-175b-train-a100.ya
     for m in "${mutations[@]}"; do
       key="${line%%:*}"
       awk -v n="$i" -v k="$key" -v v="$m" 'NR == n { print k ": " v; next } { print }' "$base" > "$tmp/mut.yaml"
-      "$FATHOM" estimate "$tmp/mut.yaml" > /dev/null 2> "$tmp/e"
+      case "$base" in
+        *serve_small*) "$FATHOM" serve "$tmp/mut.yaml" > /dev/null 2> "$tmp/e" ;;
+        *) "$FATHOM" estimate "$tmp/mut.yaml" > /dev/null 2> "$tmp/e" ;;
+      esac
       rc=$?
       if [ $rc -eq 0 ] || [ $rc -eq 2 ]; then
         case "$base" in *train*) "$FATHOM" train "$tmp/mut.yaml" > /dev/null 2> "$tmp/e"; rc=$? ;; esac

@@ -202,6 +202,7 @@ int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests
   const train::ValidationTable t = serve::validate_trtllm(path, hwc, mc);
   std::vector<serve::QueueCheck> checks;
   if (queueing) checks = serve::validate_queueing(hwc, mc, requests);
+  const auto longctx = serve::long_context_latency(hwc, mc);
   std::ostringstream os;
   if (fmt_ == Format::kJson) {
     json q = json::array();
@@ -215,8 +216,13 @@ int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests
       rows.push_back({{"label", r.label}, {"config", r.config}, {"measured", r.measured}, {"predicted", r.predicted},
                       {"error", r.error}});
     }
+    json lc = json::array();
+    for (const auto& r : longctx) {
+      lc.push_back({{"context", r.context}, {"decode_s", r.decode_s}, {"prefill_chunk_s", r.prefill_chunk_s}});
+    }
     os << json{{"context", context("validate serving")},
                {"queueing", q},
+               {"long_context", lc},
                {"throughput", {{"name", t.name}, {"source", t.source}, {"metric", t.metric}, {"rows", rows},
                                {"median_abs_error", t.median_abs_error}, {"mean_abs_error", t.mean_abs_error},
                                {"max_abs_error", t.max_abs_error}}}}
@@ -257,6 +263,19 @@ int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests
     tt.print(os);
     os << fmt::format("median |error| {:.1f}%, mean {:.1f}%, max {:.1f}% over {} rows\n", 100 * t.median_abs_error,
                       100 * t.mean_abs_error, 100 * t.max_abs_error, t.rows.size());
+    os << "\nLong contexts: Llama-3.1-8B on one H100, bf16 (cost chain, no calibrated range)\n";
+    Table lt;
+    lt.header = {"context", "decode step, 4 seqs (ms)", "added per token of context (ns)", "last 512-token prefill chunk (ms)"};
+    lt.right = {true, true, true, true};
+    for (size_t i = 0; i < longctx.size(); ++i) {
+      const auto& r = longctx[i];
+      const std::string slope =
+          i == 0 ? "-"
+                 : fmt::format("{:.1f}", (r.decode_s - longctx[i - 1].decode_s) / static_cast<double>(r.context - longctx[i - 1].context) * 1e9);
+      lt.rows.push_back({std::to_string(r.context), fmt::format("{:.3f}", r.decode_s * 1e3), slope,
+                         fmt::format("{:.3f}", r.prefill_chunk_s * 1e3)});
+    }
+    lt.print(os);
   }
   if (f.output.empty()) std::cout << os.str();
   else write_file_atomically(f.output, os.str(), "--output");

@@ -524,9 +524,17 @@ void Builder::moe_block(double n) {
   gemm("moe.router", "moe", T_, E, h, n, 1.0, adt_, true);
   pass("moe.topk", "moe", OpKind::kElementwise, T_ * E * 4.0 * 2.0, 5.0 * T_ * E, n);
   pass("moe.permute", "moe", OpKind::kElementwise, 2.0 * T_ * k * h * act_, 0.0, n);
+  // Serving with EP: after the attention reduction each TP rank keeps its 1/tp share of the
+  // tokens and sends each token to the GPUs of its k experts (dispatch), which send the results
+  // back (combine); the token shares are gathered again for the next attention. Dispatch and
+  // combine replace the MoE block's TP all-reduce.
+  const bool serve_ep = !train_ && L_.ep > 1;
+  const double serve_share = T_ / dt() * k * h * act_;
   if (train_ && L_.ep > 1) {
     const int per_node = std::max(1, std::min(L_.ep, L_.gpus_per_node / std::max(1, L_.tp)));
     collective("moe.dispatch.all_to_all", "comm", Collective::kAllToAll, T_ * k * h * act_, L_.ep, per_node, n);
+  } else if (serve_ep) {
+    collective("moe.dispatch.all_to_all", "comm", Collective::kAllToAll, serve_share, L_.ep, std::min(L_.ep, L_.gpus_per_node), n);
   }
   if (m_.ffn.kind == FfnKind::kGated) {
     gemm("moe.experts.gate_up_proj", "moe", tokens_per_expert, 2 * fe, h, n, p_active, DType::kFp64, true, E_local);
@@ -541,12 +549,20 @@ void Builder::moe_block(double n) {
   if (train_ && L_.ep > 1) {
     const int per_node = std::max(1, std::min(L_.ep, L_.gpus_per_node / std::max(1, L_.tp)));
     collective("moe.combine.all_to_all", "comm", Collective::kAllToAll, T_ * k * h * act_, L_.ep, per_node, n);
+  } else if (serve_ep) {
+    collective("moe.combine.all_to_all", "comm", Collective::kAllToAll, serve_share, L_.ep, std::min(L_.ep, L_.gpus_per_node), n);
   }
   pass("moe.unpermute", "moe", OpKind::kElementwise, 2.0 * T_ * k * h * act_, T_ * k * h, n);
   if (s.shared_experts > 0) {
     ffn_dense_block(n, static_cast<double>(s.shared_experts * s.shared_expert_hidden), "moe.shared");
   }
-  tp_reduce("moe.tp", T_, n);
+  if (serve_ep) {
+    // Experts still split by TP inside each EP rank reduce their partial sums there; with
+    // shared experts, those run tensor-parallel on every token and reduce over TP.
+    if (expert_tp > 1.0 || s.shared_experts > 0) tp_reduce("moe.tp", T_, n);
+  } else {
+    tp_reduce("moe.tp", T_, n);
+  }
   pass("moe.residual_add", "norm", OpKind::kElementwise, 3.0 * T_sp() * h * act_, T_sp() * h, n);
 }
 

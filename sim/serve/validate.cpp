@@ -7,6 +7,7 @@
 #include "common/csv.h"
 #include "common/error.h"
 #include "hw/cluster.h"
+#include "sim/serve/cost.h"
 #include "sim/serve/simulator.h"
 
 namespace fathom::serve {
@@ -161,6 +162,28 @@ train::ValidationTable validate_trtllm(const std::string& csv_path, const hw::Ha
   }
   t.summarise();
   return t;
+}
+
+std::vector<LongContextRow> long_context_latency(const hw::HardwareCatalog& hardware, const model::ModelCatalog& models) {
+  const model::ModelSpec* m = models.find("llama-3.1-8b");
+  const hw::GpuSpec* gpu = hardware.find_gpu("h100-sxm");
+  if (!m || !gpu) throw InputError("catalog", "expected llama-3.1-8b and h100-sxm in the catalog");
+  hw::CostModel cm(*gpu, hw::make_cluster(*gpu, 1, 8), std::make_shared<hw::DefaultEfficiencyModel>());
+  IterationCost c(*m, model::Layout{}, model::Precision{}, cm);
+  std::vector<LongContextRow> out;
+  for (int64_t k = 1024; k <= 131072; k *= 2) {
+    LongContextRow r;
+    r.context = k;
+    IterationCost::Attention a;
+    a.decode_rows = 4;
+    a.decode_kv = 4.0 * static_cast<double>(k);
+    r.decode_s = c.dense(4).time_s + c.head(4).time_s + c.attention(a, 1).time_s;
+    IterationCost::Attention p;
+    c.add_prefill(p, 512, k - 512);
+    r.prefill_chunk_s = c.dense(512).time_s + c.head(1).time_s + c.attention(p, 1).time_s;
+    out.push_back(r);
+  }
+  return out;
 }
 
 }  // namespace fathom::serve

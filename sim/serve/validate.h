@@ -39,4 +39,13 @@ std::vector<QueueCheck> validate_queueing(const hw::HardwareCatalog& hardware, c
 train::ValidationTable validate_trtllm(const std::string& csv_path, const hw::HardwareCatalog& hardware,
                                        const model::ModelCatalog& models, int64_t requests = 3000);
 
+// Iteration latency of Llama-3.1-8B on one H100 from 1k to 128k tokens of context: a decode step
+// of 4 sequences and the last 512-token prefill chunk of a prompt of that length.
+struct LongContextRow {
+  int64_t context = 0;
+  double decode_s = 0;
+  double prefill_chunk_s = 0;
+};
+std::vector<LongContextRow> long_context_latency(const hw::HardwareCatalog& hardware, const model::ModelCatalog& models);
+
 }  // namespace fathom::serve

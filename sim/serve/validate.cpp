@@ -68,7 +68,7 @@ std::vector<QueueCheck> validate_queueing(const hw::HardwareCatalog& hardware, c
     }
     // The mean service time, measured by the simulator itself on a lightly loaded run.
     ServeConfig probe = c;
-    probe.workload.requests = deterministic ? 1 : 200000;
+    probe.workload.requests = deterministic ? 1 : std::min<int64_t>(200000, requests);
     probe.workload.arrival.kind = ArrivalSpec::Kind::kPoisson;
     probe.workload.arrival.rate_per_s = 1e-3;
     ServeOptions po;

@@ -248,13 +248,22 @@ TEST(Serve, SameSeedGivesByteIdenticalOutputAndAnotherSeedDoesNot) {
 }
 
 // Acceptance: the queueing checks over 1,000,000 requests each.
+// Under the sanitizers (a Debug build about 20 times slower) the same runs use 50,000 requests
+// and check the bookkeeping only; the statistics are checked in the Release test stage.
 TEST(Serve, QueueingTheoryMD1AndMM1) {
-  const auto checks = validate_queueing(test::hardware(), test::models(), 1000000);
+#ifdef FATHOM_SANITIZED
+  const int64_t n = 50000;
+  const bool statistics = false;
+#else
+  const int64_t n = 1000000;
+  const bool statistics = true;
+#endif
+  const auto checks = validate_queueing(test::hardware(), test::models(), n);
   ASSERT_EQ(checks.size(), 4u);
   for (const auto& c : checks) {
     SCOPED_TRACE(c.name + " rho " + std::to_string(c.rho));
-    EXPECT_EQ(c.requests, 1000000);
-    EXPECT_LT(std::abs(c.error), c.tolerance);
+    EXPECT_EQ(c.requests, n);
+    if (statistics) EXPECT_LT(std::abs(c.error), c.tolerance);
     EXPECT_NEAR(c.little_L / c.little_lambda_W, 1.0, 1e-9);
   }
 }

@@ -263,7 +263,9 @@ TEST(Serve, QueueingTheoryMD1AndMM1) {
   for (const auto& c : checks) {
     SCOPED_TRACE(c.name + " rho " + std::to_string(c.rho));
     EXPECT_EQ(c.requests, n);
-    if (statistics) EXPECT_LT(std::abs(c.error), c.tolerance);
+    if (statistics) {
+      EXPECT_LT(std::abs(c.error), c.tolerance);
+    }
     EXPECT_NEAR(c.little_L / c.little_lambda_W, 1.0, 1e-9);
   }
 }
@@ -494,6 +496,18 @@ TEST(Serve, KvCompressionAndSamplesChangeMemoryPressure) {
   EXPECT_LT(half.makespan_s, full.makespan_s);  // twice the sequences fit
   EXPECT_EQ(four.output_tokens, 4 * full.output_tokens);
   EXPECT_EQ(four.completed, 300);
+}
+
+// The example scenario and the speed benchmark's scenario load; the example runs to completion
+// with its SLOs met at 80% of capacity.
+TEST(Serve, ExampleScenariosLoadAndRun) {
+  const auto s = sim::load_scenario(data_dir() + "/scenarios/llama3.1-8b-serve-h100.yaml", test::hardware(), test::models());
+  const ServeResult r = simulate(s);
+  EXPECT_EQ(r.completed, 10000);
+  EXPECT_GT(r.slo_attainment, 0.95);
+  EXPECT_NEAR(r.request_throughput, 10.0, 0.5);
+  const auto b = sim::load_scenario(data_dir() + "/../bench/serve_1m.yaml", test::hardware(), test::models());
+  EXPECT_EQ(b.serve->sim->workload.requests, 1000000);
 }
 
 // --- Bad input ------------------------------------------------------------------------------

@@ -98,7 +98,7 @@ Percentiles summarize(std::vector<double>& v) {
   return p;
 }
 
-struct Seq {
+struct alignas(64) Seq {  // one cache line: the per-iteration loops touch every running sequence
   int32_t record = -1;     // index into records / requests
   int32_t input = 0;       // prompt tokens
   int32_t n = 1;           // samples (rows decoding together)
@@ -110,12 +110,14 @@ struct Seq {
   int32_t shared = 0;      // leading prompt tokens held by the prefix entry
   int32_t entry = -1;
   int32_t replica = -1;
-  int64_t own_blocks = 0;
-  int64_t swapped_blocks = 0;
-  int64_t last_emit_ns = -1;  // −1: no token yet
+  int32_t own_blocks = 0;
+  int32_t swapped_blocks = 0;
   bool published = false;  // prefix published after the first prefill
   bool finished = false;   // static batching keeps finished sequences as padding
+  int64_t last_emit_ns = -1;  // −1: no token yet
 };
+
+static_assert(sizeof(Seq) == 64);
 
 struct Entry {
   int64_t key = 0;
@@ -140,6 +142,7 @@ struct Replica {
   bool busy = false;
   std::vector<std::pair<int32_t, int32_t>> plan_prefill;  // (seq, tokens)
   std::vector<int32_t> plan_decode;
+  std::vector<size_t> deferred;  // running positions of prompts mid-prefill (planning scratch)
   int64_t plan_rows = 0;   // decoding rows (sequences × samples) in the plan
   int64_t plan_kv = 0;     // Σ of their KV lengths after this step
   double plan_swap_bytes = 0;
@@ -205,10 +208,25 @@ class Engine {
   void start_iteration(Replica& rep);
   void finish_iteration(Replica& rep);
   void emit(Seq& s, int64_t tokens);
+  int64_t decode_kv(const Seq& s) const {
+    return static_cast<int64_t>(s.n) * retained(s.input + (s.finished ? s.target : s.generated - 1 + spec_q_));
+  }
   void add_decode(Replica& rep, int32_t id, const Seq& s) {
     rep.plan_decode.push_back(id);
     rep.plan_rows += s.n;
-    rep.plan_kv += static_cast<int64_t>(s.n) * retained(s.input + (s.finished ? s.target : s.generated - 1 + spec_q_));
+    rep.plan_kv += decode_kv(s);
+  }
+  // Takes a sequence out of the plan being built (it is about to be preempted).
+  void unplan(Replica& rep, int32_t id) {
+    auto& d = rep.plan_decode;
+    if (auto it = std::find(d.begin(), d.end(), id); it != d.end()) {
+      const Seq& s = seqs_[static_cast<size_t>(id)];
+      rep.plan_rows -= s.n;
+      rep.plan_kv -= decode_kv(s);
+      d.erase(it);
+    }
+    auto& p = rep.plan_prefill;
+    p.erase(std::remove_if(p.begin(), p.end(), [&](const auto& c) { return c.first == id; }), p.end());
   }
   void finish(Replica& rep, int32_t id);
   void transfer_done(int32_t id);
@@ -437,7 +455,7 @@ bool Engine::ensure(Replica& rep, Seq& s, int64_t need) {
   }
   if (rep.free_blocks < delta) return false;
   rep.free_blocks -= delta;
-  s.own_blocks = need;
+  s.own_blocks = static_cast<int32_t>(need);
   return true;
 }
 
@@ -506,7 +524,7 @@ void Engine::publish(Replica& rep, Seq& s, int64_t tokens) {
     E.blocks = aligned / block_size_;
     E.refs = 1;
     rep.index.emplace(E.key, e);
-    s.own_blocks -= E.blocks;
+    s.own_blocks -= static_cast<int32_t>(E.blocks);
     s.entry = e;
     s.shared = static_cast<int32_t>(aligned);
     FATHOM_CHECK(s.own_blocks >= 0);
@@ -517,7 +535,7 @@ void Engine::publish(Replica& rep, Seq& s, int64_t tokens) {
   // Extend the entry with this sequence's blocks; its older copy past our share is replaced.
   const int64_t moved = (aligned - s.shared) / block_size_;
   rep.free_blocks += E.blocks - s.shared / block_size_;
-  s.own_blocks -= moved;
+  s.own_blocks -= static_cast<int32_t>(moved);
   E.tokens = static_cast<int32_t>(aligned);
   E.blocks = aligned / block_size_;
   s.shared = static_cast<int32_t>(aligned);
@@ -551,6 +569,7 @@ bool Engine::ensure_or_preempt(Replica& rep, size_t i, int64_t need, bool& preem
     // Preempt the most recently admitted sequence (vLLM's lowest priority), possibly this one.
     const int32_t victim = rep.running.back();
     rep.running.pop_back();
+    unplan(rep, victim);
     preempt(rep, victim);
     preempted = true;
     if (rep.running.size() == i) return false;
@@ -559,6 +578,24 @@ bool Engine::ensure_or_preempt(Replica& rep, size_t i, int64_t need, bool& preem
 
 void Engine::plan_running(Replica& rep, bool decodes, bool prefills, int64_t& budget, bool& preempted) {
   const bool unlimited = budget < 0;
+  // With `decodes_first`, prompts in the middle of their prefill are remembered by position and
+  // planned after every decode (positions below running.size() keep their sequence: preemption
+  // only removes from the back).
+  const bool decodes_first = decodes && prefills && (cfg_.scheduler.kind == SchedulerKind::kSarathi ||
+                                                     cfg_.scheduler.kind == SchedulerKind::kDisaggregated);
+  auto& deferred = rep.deferred;
+  deferred.clear();
+  auto plan_prefill = [&](size_t i) {
+    const int32_t id = rep.running[i];
+    Seq& s = seqs_[static_cast<size_t>(id)];
+    const int64_t left = s.prefill_total - s.done;
+    const int64_t chunk = unlimited ? left : std::min(left, budget);
+    if (chunk <= 0) return true;
+    if (!ensure_or_preempt(rep, i, need_prefill(s, s.done + chunk), preempted)) return false;
+    rep.plan_prefill.emplace_back(id, static_cast<int32_t>(chunk));
+    if (!unlimited) budget -= chunk;
+    return true;
+  };
   for (size_t i = 0; i < rep.running.size(); ++i) {
     const int32_t id = rep.running[i];
     Seq& s = seqs_[static_cast<size_t>(id)];
@@ -568,23 +605,36 @@ void Engine::plan_running(Replica& rep, bool decodes, bool prefills, int64_t& bu
     }
     if (s.done < s.prefill_total) {
       if (!prefills) continue;
-      const int64_t left = s.prefill_total - s.done;
-      const int64_t chunk = unlimited ? left : std::min(left, budget);
-      if (chunk <= 0) continue;
-      if (!ensure_or_preempt(rep, i, need_prefill(s, s.done + chunk), preempted)) break;
-      rep.plan_prefill.emplace_back(id, static_cast<int32_t>(chunk));
-      if (!unlimited) budget -= chunk;
+      if (decodes_first) {
+        deferred.push_back(i);
+        continue;
+      }
+      if (!plan_prefill(i)) break;
     } else {
       if (!decodes) continue;
       const int64_t q = static_cast<int64_t>(s.n) * spec_q_;
       if (!unlimited && budget < q) continue;
-      // Fast path: the step's tokens still fit in the blocks held.
-      const bool fits = simple_blocks_ && s.n == 1 && static_cast<int64_t>(s.input) + s.generated - 1 + spec_q_ - s.shared <=
-                                              s.own_blocks * block_size_;
-      if (!fits && !ensure_or_preempt(rep, i, need_decode(s, s.generated - 1 + spec_q_), preempted)) break;
-      add_decode(rep, id, s);
+      if (simple_blocks_ && s.n == 1) {
+        // Fast path (one sample, no compression): the step's KV length decides both the blocks
+        // needed and the attention work.
+        const int64_t kv = static_cast<int64_t>(s.input) + s.generated - 1 + spec_q_;
+        if (kv - s.shared > static_cast<int64_t>(s.own_blocks) * block_size_ &&
+            !ensure_or_preempt(rep, i, need_decode(s, s.generated - 1 + spec_q_), preempted)) {
+          break;
+        }
+        rep.plan_decode.push_back(id);
+        rep.plan_rows += 1;
+        rep.plan_kv += kv;
+      } else {
+        if (!ensure_or_preempt(rep, i, need_decode(s, s.generated - 1 + spec_q_), preempted)) break;
+        add_decode(rep, id, s);
+      }
       if (!unlimited) budget -= q;
     }
+  }
+  for (size_t i : deferred) {
+    if (i >= rep.running.size()) break;
+    if (!plan_prefill(i)) break;
   }
 }
 
@@ -653,7 +703,7 @@ void Engine::swap_in(Replica& rep) {
     rep.host_free_blocks += s.swapped_blocks;
     rep.plan_swap_bytes += static_cast<double>(s.swapped_blocks) * rep.block_bytes;
     s.swapped_blocks = 0;
-    s.own_blocks = need;
+    s.own_blocks = static_cast<int32_t>(need);
     rep.swapped.pop_front();
     rep.running.push_back(id);
     add_decode(rep, id, s);
@@ -707,6 +757,8 @@ void Engine::plan(Replica& rep) {
     }
     case SchedulerKind::kSarathi:
     case SchedulerKind::kDisaggregated: {
+      // Decodes first, so that they are never stalled behind a prompt; then the unfinished
+      // prompts' next chunks, then new prompts.
       plan_running(rep, true, true, budget, preempted);
       if (!preempted) swap_in(rep);
       if (rep.swapped.empty()) admit_waiting(rep, budget, false);
@@ -881,7 +933,7 @@ void Engine::finish_iteration(Replica& rep) {
       const int64_t need = need_decode(s, s.generated - 1);
       if (need < s.own_blocks) {
         rep.free_blocks += s.own_blocks - need;
-        s.own_blocks = need;
+        s.own_blocks = static_cast<int32_t>(need);
       }
     }
   }

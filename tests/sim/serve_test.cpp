@@ -390,22 +390,22 @@ TEST(Serve, PrefixCachingServesSharedPromptsAndSessions) {
 }
 
 TEST(Serve, PreemptionByRecomputeAndBySwapFinishEveryRequest) {
-  for (const char* mode : {"recompute", "swap"}) {
-    const auto s = scenario(std::string(R"(  parallel: {tp: 1}
-  engine: vllm-v0
-  max_model_len: 4096
-  scheduler: {preemption: )") + mode + R"(}
-  kv_cache: {blocks: 400}
+  for (const std::string engine : {"vllm-v0", "vllm"}) {
+    for (const std::string mode : {"recompute", "swap"}) {
+      const auto s = scenario("  parallel: {tp: 1}\n  engine: " + engine + "\n  max_model_len: 4096\n"
+                              "  scheduler: {preemption: " + mode + "}\n" + R"(  kv_cache: {blocks: 400}
   workload:
     requests: 600
     arrival: {process: all_at_once}
     input_tokens: {dist: uniform, low: 100, high: 1000}
     output_tokens: {dist: uniform, low: 50, high: 1500}
 )");
-    const ServeResult r = simulate(s);
-    SCOPED_TRACE(mode);
-    EXPECT_EQ(r.completed, 600);
-    EXPECT_GT(r.preemptions, 0);
+      const ServeResult r = simulate(s);
+      SCOPED_TRACE(engine + " " + mode);
+      EXPECT_EQ(r.completed, 600);
+      EXPECT_GT(r.preemptions, 0);
+      EXPECT_EQ(r.engine, engine);
+    }
   }
 }
 

@@ -596,6 +596,15 @@ void Engine::plan_running(Replica& rep, bool decodes, bool prefills, int64_t& bu
     if (!unlimited) budget -= chunk;
     return true;
   };
+  // Decode rows and their KV are summed locally and added to the plan before anything that
+  // reads or changes it (preemption takes planned sequences back out).
+  int64_t rows = 0, kvsum = 0;
+  auto flush = [&] {
+    rep.plan_rows += rows;
+    rep.plan_kv += kvsum;
+    rows = kvsum = 0;
+  };
+  rep.plan_decode.reserve(rep.plan_decode.size() + rep.running.size());
   for (size_t i = 0; i < rep.running.size(); ++i) {
     const int32_t id = rep.running[i];
     Seq& s = seqs_[static_cast<size_t>(id)];
@@ -609,6 +618,7 @@ void Engine::plan_running(Replica& rep, bool decodes, bool prefills, int64_t& bu
         deferred.push_back(i);
         continue;
       }
+      flush();
       if (!plan_prefill(i)) break;
     } else {
       if (!decodes) continue;
@@ -618,20 +628,22 @@ void Engine::plan_running(Replica& rep, bool decodes, bool prefills, int64_t& bu
         // Fast path (one sample, no compression): the step's KV length decides both the blocks
         // needed and the attention work.
         const int64_t kv = static_cast<int64_t>(s.input) + s.generated - 1 + spec_q_;
-        if (kv - s.shared > static_cast<int64_t>(s.own_blocks) * block_size_ &&
-            !ensure_or_preempt(rep, i, need_decode(s, s.generated - 1 + spec_q_), preempted)) {
-          break;
+        if (kv - s.shared > static_cast<int64_t>(s.own_blocks) * block_size_) {
+          flush();
+          if (!ensure_or_preempt(rep, i, need_decode(s, s.generated - 1 + spec_q_), preempted)) break;
         }
         rep.plan_decode.push_back(id);
-        rep.plan_rows += 1;
-        rep.plan_kv += kv;
+        rows += 1;
+        kvsum += kv;
       } else {
+        flush();
         if (!ensure_or_preempt(rep, i, need_decode(s, s.generated - 1 + spec_q_), preempted)) break;
         add_decode(rep, id, s);
       }
       if (!unlimited) budget -= q;
     }
   }
+  flush();
   for (size_t i : deferred) {
     if (i >= rep.running.size()) break;
     if (!plan_prefill(i)) break;
@@ -909,9 +921,20 @@ void Engine::finish_iteration(Replica& rep) {
   // Sequences that also emitted at the end of the previous iteration share one inter-token gap.
   const TimeNs prev_end = rep.last_end_ns;
   int64_t same_gap = 0;
+  const bool plain = spec_q_ == 1;
+  int64_t plain_tokens = 0;
   for (int32_t id : rep.plan_decode) {
     Seq& s = seqs_[static_cast<size_t>(id)];
     if (s.finished || s.record < 0) continue;
+    if (plain && s.last_emit_ns == prev_end && s.generated + 1 < s.target) {
+      // The common case, kept tight: one token that does not end the request, emitted right
+      // after the previous one.
+      ++same_gap;
+      ++s.generated;
+      s.last_emit_ns = now;
+      plain_tokens += s.n;
+      continue;
+    }
     if (s.last_emit_ns == prev_end) {
       ++same_gap;
       s.last_emit_ns = -2;  // emit() below records no gap for it
@@ -937,6 +960,7 @@ void Engine::finish_iteration(Replica& rep) {
       }
     }
   }
+  emitted_ += plain_tokens;
   if (same_gap > 0) itl_.add(now - prev_end, same_gap);
   rep.last_end_ns = now;
   if (cfg_.scheduler.kind == SchedulerKind::kStatic && rep.role == Role::kServe) {

@@ -169,6 +169,15 @@ ReplicaMemory replica_memory(const model::ModelSpec& mo, const hw::GpuSpec& gpu,
 
 namespace {
 
+// Index of the node's value among `names` (in enum order); the error lists them and the closest.
+int pick(const YamlNode& n, const std::vector<std::string>& names) {
+  const std::string v = n.as_string();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == v) return static_cast<int>(i);
+  }
+  n.fail(fmt::format("one of {}", fmt::join(names, ", ")) + did_you_mean(v, names));
+}
+
 int pool_degree(const YamlNode& p, const char* key, int def) {
   return p.has(key) ? p.small_count(key, 4096) : def;
 }
@@ -216,17 +225,7 @@ ServeConfig parse_serve_config(const YamlNode& sv, const model::ModelSpec& m, co
   if (auto sc = sv.find("scheduler")) {
     sc->expect_keys({"name", "max_seqs", "token_budget", "preemption", "reserve", "watermark"});
     if (auto n = sc->find("name")) {
-      const std::string k = n->as_string();
-      bool found = false;
-      for (int i = 0; i < 5; ++i) {
-        if (kSchedulers[i] == k) {
-          c.scheduler.kind = static_cast<SchedulerKind>(i);
-          found = true;
-        }
-      }
-      if (!found) {
-        n->fail(fmt::format("one of {}", fmt::join(kSchedulers, ", ")) + did_you_mean(k, kSchedulers));
-      }
+      c.scheduler.kind = static_cast<SchedulerKind>(pick(*n, kSchedulers));
       if (c.scheduler.kind == SchedulerKind::kOrca || c.scheduler.kind == SchedulerKind::kStatic) c.scheduler.reserve_full = true;
       if (c.scheduler.kind == SchedulerKind::kVllm || c.scheduler.kind == SchedulerKind::kSarathi) c.scheduler.reserve_full = false;
     }
@@ -272,17 +271,7 @@ ServeConfig parse_serve_config(const YamlNode& sv, const model::ModelSpec& m, co
     if (auto f = kv->find("swap_space")) c.kv.swap_bytes = f->as_quantity(Dimension::kBytes);
     if (kv->has("blocks")) c.kv.blocks = kv->count("blocks");
   }
-  if (auto r = sv.find("router")) {
-    const std::string v = r->as_string();
-    bool found = false;
-    for (int i = 0; i < 4; ++i) {
-      if (kRouters[i] == v) {
-        c.router = static_cast<RouterKind>(i);
-        found = true;
-      }
-    }
-    if (!found) r->fail(fmt::format("one of {}", fmt::join(kRouters, ", ")) + did_you_mean(v, kRouters));
-  }
+  if (auto r = sv.find("router")) c.router = static_cast<RouterKind>(pick(*r, kRouters));
   if (auto sp = sv.find("speculative")) {
     sp->expect_keys({"draft", "tokens", "acceptance"});
     const auto d = sp->at("draft");

@@ -25,6 +25,7 @@ namespace fs = std::filesystem;
 namespace {
 hw::HardwareCatalog hardware() { return hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string()); }
 model::ModelCatalog models() { return model::ModelCatalog::load((fs::path(data_dir()) / "models").string()); }
+}  // namespace
 
 void emit(const std::string& text, const CommonFlags& f) {
   if (f.output.empty()) {
@@ -33,7 +34,6 @@ void emit(const std::string& text, const CommonFlags& f) {
     write_file_atomically(f.output, text, "--output");
   }
 }
-}  // namespace
 
 void write_file_atomically(const std::string& path, const std::string& text, const std::string& flag) {
   fs::path target(path);

@@ -3,6 +3,7 @@
 // fathom::Error, which main() turns into one line on stderr and status 2.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace fathom::cli {
 
@@ -38,6 +39,43 @@ struct ServeFlags {
 };
 int cmd_serve(const ServeFlags& flags, const CommonFlags& f);
 int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests, const CommonFlags& f);
+
+struct FitFlags {
+  std::string data;
+  std::string law, formula, response;
+  std::vector<std::string> columns;  // NAME=EXPR
+  std::string space, loss, method;   // empty: the law's own
+  std::vector<std::string> fix, grid, bounds, ranges;  // NAME=VALUE, NAME=v1,v2, NAME=LO:HI
+  bool no_grid = false;
+  int64_t random_starts = 0;
+  int64_t polish = 10;
+  double screen_tolerance = 1e-6;
+  double tolerance = 1e-15;
+  int64_t bootstrap = 0;
+  double level = 0.95;
+  int64_t seed = 1;
+  int64_t threads = 0;
+  int64_t drop_highest = 0;
+  std::string extrapolate;  // VAR[:FRACTION]
+  std::string result;       // YAML result file
+  bool list = false;
+};
+int cmd_fit(const FitFlags& flags, const CommonFlags& f);
+int cmd_predict(const std::string& result, const std::vector<std::string>& values, const CommonFlags& f);
+struct OptimalFlags {
+  std::string result;
+  std::vector<double> compute;
+  double flops_per_param_token = 0;  // 0: 6, or the architecture's
+  std::string architecture;
+  double context = 4096;
+  std::vector<std::string> at;  // other variables, NAME=VALUE
+  std::string isoflop_out, isoloss_out;
+  std::vector<double> losses;
+};
+int cmd_optimal(const OptimalFlags& flags, const CommonFlags& f);
+
+// Prints `text` to standard output, or writes it atomically to --output.
+void emit(const std::string& text, const CommonFlags& f);
 
 // Writes `text` to `path` atomically (temporary file, then rename): no partial output file.
 void write_file_atomically(const std::string& path, const std::string& text, const std::string& flag);

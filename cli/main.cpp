@@ -83,6 +83,55 @@ int main(int argc, char** argv) {
   vserving->add_option("--queue-requests", queue_requests, "Requests per queueing run (default 1000000)");
   add_common(vserving);
 
+  cli::FitFlags fflags;
+  auto* fitc = app.add_subcommand("fit", "Fit a scaling law, serving curve or formula to a CSV with Ceres (docs/fitting.md)");
+  fitc->add_option("data", fflags.data, "CSV file with a header row");
+  fitc->add_flag("--list", fflags.list, "List the laws of the catalog and exit");
+  fitc->add_option("--law", fflags.law, "A law of the catalog (--list shows them)");
+  fitc->add_option("--formula", fflags.formula, "Your own law, e.g. 'L = E + A/N^alpha + B/D^beta'");
+  fitc->add_option("--response", fflags.response, "The response column when --formula has no 'Y ='");
+  fitc->add_option("--column", fflags.columns, "Define a column NAME=EXPRESSION of other columns (repeatable; `quote names with spaces`)");
+  fitc->add_option("--space", fflags.space, "Residuals in 'log' or 'data' space (default: the law's)");
+  fitc->add_option("--loss", fflags.loss, "none, huber:DELTA or cauchy:SCALE (default: the law's)");
+  fitc->add_option("--method", fflags.method, "lm (Levenberg-Marquardt) or lbfgs (default: the law's)");
+  fitc->add_option("--fix", fflags.fix, "Hold a parameter at a value, NAME=VALUE (repeatable)");
+  fitc->add_option("--grid", fflags.grid, "Start values of a parameter, NAME=v1,v2,... (repeatable)");
+  fitc->add_option("--bounds", fflags.bounds, "Bounds of a parameter, NAME=LOW:HIGH (repeatable)");
+  fitc->add_option("--range", fflags.ranges, "Range of a parameter's random starts, NAME=LOW:HIGH (repeatable)");
+  fitc->add_flag("--no-grid", fflags.no_grid, "Use only the random starts");
+  fitc->add_option("--random-starts", fflags.random_starts, "Random starts in addition to the grid (default 0)");
+  fitc->add_option("--polish", fflags.polish, "Best distinct starts refined to the tight tolerance (default 10)");
+  fitc->add_option("--screen-tolerance", fflags.screen_tolerance, "Tolerance of the multi-start screen; 0: every start to the tight tolerance (default 1e-6)");
+  fitc->add_option("--tolerance", fflags.tolerance, "Function and gradient tolerance of the final fit (default 1e-15)");
+  fitc->add_option("--bootstrap", fflags.bootstrap, "Bootstrap resamples for parameter intervals (default 0)");
+  fitc->add_option("--level", fflags.level, "Confidence level of the bootstrap intervals (default 0.95)");
+  fitc->add_option("--seed", fflags.seed, "Seed of random starts and resamples (default 1)");
+  fitc->add_option("--threads", fflags.threads, "Threads (default 0: all cores); results do not depend on it");
+  fitc->add_option("--drop-highest", fflags.drop_highest, "Drop the K points with the highest response (outliers)");
+  fitc->add_option("--extrapolate", fflags.extrapolate, "Fit the smaller points and report the error on the largest: VAR[:FRACTION] (default fraction 0.1)");
+  fitc->add_option("--result", fflags.result, "Write the fitted law as YAML (for predict and optimal)");
+  add_common(fitc);
+
+  std::string predict_result;
+  std::vector<std::string> predict_values;
+  auto* pred = app.add_subcommand("predict", "Evaluate a fitted law: fathom predict RESULT.yaml N=70e9 D=1.4e12");
+  pred->add_option("result", predict_result, "YAML written by fathom fit --result")->required();
+  pred->add_option("values", predict_values, "VARIABLE=VALUE[,VALUE...] for every variable of the law");
+  add_common(pred);
+
+  cli::OptimalFlags oflags;
+  auto* opt = app.add_subcommand("optimal", "Compute-optimal N and D from a fitted L(N, D): fathom optimal RESULT.yaml --compute 1e24");
+  opt->add_option("result", oflags.result, "YAML written by fathom fit --result")->required();
+  opt->add_option("--compute", oflags.compute, "Training compute in FLOPs (comma-separated or repeated)")->delimiter(',');
+  opt->add_option("--flops-per-param-token", oflags.flops_per_param_token, "k in C = k N D (default 6)");
+  opt->add_option("--architecture", oflags.architecture, "Take k from a catalog model: 3 x forward FLOPs per token / parameters");
+  opt->add_option("--context", oflags.context, "Context length for --architecture (default 4096)");
+  opt->add_option("--at", oflags.at, "Value of another variable of the law, NAME=VALUE (e.g. U=1e11)");
+  opt->add_option("--isoflop-out", oflags.isoflop_out, "Write iso-FLOP curves (L against N at each compute) as CSV");
+  opt->add_option("--isoloss-out", oflags.isoloss_out, "Write iso-loss curves (N, D, compute at each --losses) as CSV");
+  opt->add_option("--losses", oflags.losses, "Loss levels of the iso-loss curves")->delimiter(',');
+  add_common(opt);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -110,6 +159,12 @@ int main(int argc, char** argv) {
     }
     if (vtraining->parsed()) return cli::cmd_validate_training(megatron_csv, vtrain_dir, common);
     if (srv->parsed()) return cli::cmd_serve(sflags, common);
+    if (fitc->parsed()) {
+      if (!fflags.list && fflags.data.empty()) throw FlagError("fit", "expected a CSV file (fathom fit DATA.csv --law NAME)");
+      return cli::cmd_fit(fflags, common);
+    }
+    if (pred->parsed()) return cli::cmd_predict(predict_result, predict_values, common);
+    if (opt->parsed()) return cli::cmd_optimal(oflags, common);
     if (vserving->parsed()) return cli::cmd_validate_serving(serving_csv, queueing, queue_requests, common);
   } catch (const fathom::Error& e) {
     std::string msg = e.what();

@@ -73,6 +73,8 @@ struct OptimalFlags {
   std::vector<double> losses;
 };
 int cmd_optimal(const OptimalFlags& flags, const CommonFlags& f);
+int cmd_validate_fitting(const std::string& chinchilla, const std::string& datablations, int64_t random_starts,
+                         int64_t resamples, int64_t threads, const CommonFlags& f);
 
 // Prints `text` to standard output, or writes it atomically to --output.
 void emit(const std::string& text, const CommonFlags& f);

@@ -83,6 +83,16 @@ int main(int argc, char** argv) {
   vserving->add_option("--queue-requests", queue_requests, "Requests per queueing run (default 1000000)");
   add_common(vserving);
 
+  std::string chin_csv, datab_csv;
+  int64_t vf_random = 10000, vf_boot = 4000, vf_threads = 0;
+  auto* vfitting = validate->add_subcommand("fitting", "Chinchilla and data-constrained scaling-law fits against the papers");
+  vfitting->add_option("--chinchilla", chin_csv, "Epoch AI's svg_extracted_data.csv (default: shared/datasets/chinchilla beside the project)");
+  vfitting->add_option("--muennighoff", datab_csv, "datablations_c4_fitset182_derived.csv (default: shared/datasets beside the project)");
+  vfitting->add_option("--random-starts", vf_random, "Random starts that check the grid's optimum (default 10000)");
+  vfitting->add_option("--bootstrap", vf_boot, "Bootstrap resamples (default 4000; at most 1000 for the data-constrained fits)");
+  vfitting->add_option("--threads", vf_threads, "Threads (default 0: all cores)");
+  add_common(vfitting);
+
   cli::FitFlags fflags;
   auto* fitc = app.add_subcommand("fit", "Fit a scaling law, serving curve or formula to a CSV with Ceres (docs/fitting.md)");
   fitc->add_option("data", fflags.data, "CSV file with a header row");
@@ -159,6 +169,7 @@ int main(int argc, char** argv) {
     }
     if (vtraining->parsed()) return cli::cmd_validate_training(megatron_csv, vtrain_dir, common);
     if (srv->parsed()) return cli::cmd_serve(sflags, common);
+    if (vfitting->parsed()) return cli::cmd_validate_fitting(chin_csv, datab_csv, vf_random, vf_boot, vf_threads, common);
     if (fitc->parsed()) {
       if (!fflags.list && fflags.data.empty()) throw FlagError("fit", "expected a CSV file (fathom fit DATA.csv --law NAME)");
       return cli::cmd_fit(fflags, common);

@@ -355,6 +355,11 @@ void covariance(const Residuals& r, const std::vector<double>& u_in, FitResult& 
   for (size_t j = 0; j < k; ++j) res.std_error[r.free_index()[j]] = std::sqrt(std::max(0.0, c[j * k + j]));
   for (size_t j = 0; j < k; ++j) {
     const ParamSpec& s = r.law().params[r.free_index()[j]];
+    if (!(c[j * k + j] > 0)) {
+      res.std_error[r.free_index()[j]] = kNaN;
+      res.covariance_note += (res.covariance_note.empty() ? "" : "; ") + std::string("'") + s.name +
+                             "' does not change the fit at the optimum (a flat direction): not identified by these data";
+    }
     if (u[j] <= s.lower || u[j] >= s.upper) {
       res.covariance_note += (res.covariance_note.empty() ? "" : "; ") + std::string("'") + s.name +
                              "' is at its bound, so its standard error is not meaningful";

@@ -172,7 +172,7 @@ Loaded load_data(const CsvTable& t, const FitFlags& fl, fit::Law& law, Columns& 
     if (!cols.has(name)) {
       throw InputError(t.name(), "expected a column '" + name + "' for the " + role + " of the " + law.name +
                                      " law (columns: " + join(cols.known()) + "; map one with --column " + name +
-                                     "=EXPRESSION)" + did_you_mean(name, cols.known()));
+                                     "=EXPRESSION)");
     }
     return cols.get(name);
   };
@@ -505,6 +505,9 @@ int cmd_optimal(const OptimalFlags& fl, const CommonFlags& f) {
     p.flops_per_param_token = fl.flops_per_param_token;
     k_source = fmt::format("C = {:g} N D", p.flops_per_param_token);
   }
+  if (lf.law->variable_index("N") == lf.law->variables.size() || lf.law->variable_index("D") == lf.law->variables.size())
+    throw FlagError("optimal", "expected a law of N (parameters) and D (tokens), found the " + lf.law->name + " law of " +
+                                   join(lf.law->variables));
   for (size_t v = 0; v < lf.law->variables.size(); ++v) {
     const std::string& name = lf.law->variables[v];
     if (name == "N" || name == "D") continue;

@@ -23,7 +23,7 @@ const double kNaN = std::numeric_limits<double>::quiet_NaN();
 void quiet_ceres() {
   // Ceres logs line-search notes through glog; a fitter that prints nothing unless asked.
   static std::once_flag once;
-  std::call_once(once, [] { FLAGS_minloglevel = 2; });
+  std::call_once(once, [] { FLAGS_minloglevel = 3; });  // FATAL only: failures are reported as results
 }
 
 std::string num(double v) {

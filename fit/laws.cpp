@@ -448,7 +448,8 @@ std::unique_ptr<Law> make_formula_law(const std::string& text, const std::vector
   const size_t eq = text.find('=');
   if (eq != std::string::npos) {
     lhs = text.substr(0, eq);
-    rhs = text.substr(eq + 1);
+    // Blanks in place of "Y =" keep the columns of parse errors those of the whole formula.
+    rhs = std::string(eq + 1, ' ') + text.substr(eq + 1);
     const auto b = lhs.find_first_not_of(" \t");
     const auto e = lhs.find_last_not_of(" \t");
     lhs = b == std::string::npos ? "" : lhs.substr(b, e - b + 1);
@@ -471,7 +472,9 @@ std::unique_ptr<Law> make_formula_law(const std::string& text, const std::vector
   const std::vector<std::string> names = expr.parameters();
   auto law = std::make_unique<FormulaLaw>(std::move(expr));
   law->name = "formula";
-  law->formula = lhs + " =" + rhs;
+  std::string body = eq == std::string::npos ? text : text.substr(eq + 1);
+  body.erase(0, std::min(body.size(), body.find_first_not_of(" \t")));
+  law->formula = lhs + " = " + body;
   law->source = "user formula";
   law->response = lhs;
   law->variables = vars;

@@ -81,6 +81,45 @@ printf 'model,gpu,tp,input_tokens,output_tokens,output_tokens_per_s\nllama-3.1-8
 import json,sys; t=json.load(sys.stdin)['throughput']; assert len(t['rows'])==1 and t['median_abs_error']<0.2" 2>/dev/null
 check "validate serving against a published row" $?
 
+# fathom fit / predict / optimal on the synthetic files of tests/data/fit (make_fit_data.py).
+FD="$DATA/fit"
+"$FATHOM" fit "$FD/scaling_small.csv" --law chinchilla --bootstrap 200 --result "$tmp/fit.yaml" --format json > "$tmp/fit.json"
+check "fit chinchilla exits 0" $?
+python3 -c "
+import json; d=json.load(open('$tmp/fit.json')); p=d['parameters']
+assert d['termination']=='CONVERGENCE' and d['procedure']['starts']==4500
+# The data were drawn with alpha 0.3478, beta 0.3658, E 1.8172: each inside its interval.
+for k,t in (('alpha',0.3478),('beta',0.3658)): lo,hi=p[k]['interval']; assert lo<=t<=hi,(k,lo,hi)
+lo,hi=d['derived']['E']['interval']; assert lo<=1.8172<=hi" 2>/dev/null
+check "fit chinchilla recovers the generating exponents within their intervals" $?
+grep -q "^fathom_fit_result: 1" "$tmp/fit.yaml" && grep -q "^covariance:" "$tmp/fit.yaml"; check "fit writes a result YAML with a covariance" $?
+"$FATHOM" fit "$FD/scaling_small.csv" --law chinchilla --bootstrap 200 --result "$tmp/fit2.yaml" --format json --threads 1 > "$tmp/fit2.json"
+python3 -c "
+import json; a=json.load(open('$tmp/fit.json')); b=json.load(open('$tmp/fit2.json'))
+assert a['parameters']==b['parameters'] and a['objective']==b['objective']" 2>/dev/null
+check "fit: same numbers on 1 thread and on all cores" $?
+"$FATHOM" predict "$tmp/fit.yaml" N=7e10 D=1.4e12,2.8e12 --format csv > "$tmp/pred.csv"; check "predict exits 0" $?
+python3 -c "
+import csv; r=list(csv.DictReader(open('$tmp/pred.csv'))); assert len(r)==2
+l=[float(x['L']) for x in r]; assert 1.8<l[1]<l[0]<2.2 and float(r[0]['std error'])>0" 2>/dev/null
+check "predict: two rows, loss falls with data" $?
+"$FATHOM" optimal "$tmp/fit.yaml" --compute 5.76e23,1e24 --isoflop-out "$tmp/iso.csv" --isoloss-out "$tmp/isol.csv" --losses 2.0,2.1 --format json > "$tmp/opt.json"
+check "optimal exits 0" $?
+python3 -c "
+import json,math; d=json.load(open('$tmp/opt.json')); a=d['allocations'][0]
+assert abs(a['compute']/(6*a['N']*a['D'])-1)<1e-9 and 5<a['tokens_per_param']<80
+import csv; r=list(csv.DictReader(open('$tmp/iso.csv'))); assert len(r)==82
+m=min(r[:41], key=lambda x: float(x['L'])); assert abs(float(m['N'])/a['N']-1)<1e-6
+r=list(csv.DictReader(open('$tmp/isol.csv'))); assert r and all(abs(float(x['L'])-2.0)<1e-9 or abs(float(x['L'])-2.1)<1e-9 for x in r)" 2>/dev/null
+check "optimal: C = 6ND, the iso-FLOP minimum is N_opt, iso-loss curves written" $?
+"$FATHOM" fit "$FD/latency_small.csv" --formula 'latency = l0 + c*(rate/mu)/(1 - rate/mu)' --grid mu=45,60,100 --format csv > "$tmp/lat.csv"
+check "fit a formula exits 0" $?
+python3 -c "
+import csv; r={x['name']:float(x['value']) for x in csv.DictReader(open('$tmp/lat.csv'))}
+assert abs(r['mu']/40-1)<0.01 and abs(r['l0']/0.05-1)<0.02, r" 2>/dev/null
+check "formula fit recovers the saturation rate within 1%" $?
+"$FATHOM" fit --list | grep -q "data_constrained"; check "fit --list names the laws" $?
+
 # --- bad input: one line, file:line, exit 2, no output file ---
 expect_bad() {  # file, expected substring, [extra args]; the command is $CMD (default estimate)
   local f="$1" want="$2"
@@ -117,6 +156,25 @@ expect_bad "$SCEN/llama3.1-70b-decode-h100.yaml" "--format: expected table, json
 expect_bad "$SCEN/llama3.1-70b-decode-h100.yaml" "--phase: expected a scenario with a 'train' section" --phase train
 
 expect_bad "$SCEN/llama3.1-70b-decode-h100.yaml" "/proc/version: expected a writable Fathom database" --db /proc/version
+
+# fathom fit / predict / optimal: bad data, formulas and flags.
+CMD=fit expect_bad "$B/fit_nonnumeric.csv" "fit_nonnumeric.csv:3: column 'L': expected a number, found 'abc'" --law chinchilla
+CMD=fit expect_bad "$B/fit_nonpositive.csv" "fit_nonpositive.csv:4: 'N': expected a positive value (the chinchilla law takes its logarithm), found 0" --law chinchilla
+CMD=fit expect_bad "$B/fit_too_few.csv" "fit_too_few.csv: expected at least 6 points to fit 5 free parameters, found 4" --law chinchilla
+CMD=fit expect_bad "$DATA/fit/latency_small.csv" "latency_small.csv: expected a column 'N' for the variable of the chinchilla law" --law chinchilla
+CMD=fit expect_bad "$DATA/fit/scaling_small.csv" "--formula: column 24: expected ')' to close '(' at column 9, found end of formula" --formula 'L=E+A/N^(alpha+B/D^beta'
+CMD=fit expect_bad "$DATA/fit/scaling_small.csv" "--formula: column 9: unknown function 'lgo' (did you mean 'log'" --formula 'L = E + lgo(N)'
+CMD=fit expect_bad "$DATA/fit/scaling_small.csv" "(did you mean 'chinchilla'?), found 'chinchila'" --law chinchila
+CMD=fit expect_bad "$DATA/fit/scaling_small.csv" "--loss: expected huber:SCALE" --law chinchilla --loss huber
+CMD=fit expect_bad "$DATA/fit/scaling_small.csv" "--fix: expected a parameter of chinchilla (a, b, e, alpha, beta), found 'gamma'" --law chinchilla --fix gamma=1
+CMD=fit expect_bad "$DATA/fit/scaling_small.csv" "found unknown name 'C'" --law chinchilla --column 'D=C/6'
+CMD=fit expect_bad "$B/fit_nonpositive.csv" "fit_nonpositive.csv:4: 'N': expected a positive value (log-space residuals take its logarithm), found 0" --formula 'N = k*D' --space log
+CMD=fit expect_bad "$DATA/fit/scaling_small.csv" "--bootstrap: expected 0 to 1000000 resamples, found -3" --law chinchilla --bootstrap -3
+rm -f "$tmp/never.yaml"
+"$FATHOM" fit "$B/fit_nonpositive.csv" --law chinchilla --result "$tmp/never.yaml" > /dev/null 2>&1
+[ $? -eq 2 ] && [ ! -e "$tmp/never.yaml" ]; check "fit: no result file on bad input" $?
+CMD=predict expect_bad "$B/fit_result_missing.yaml" "fit_result_missing.yaml:5: 'parameters': expected parameter 'beta' of the chinchilla law, found none" N=1 D=1
+CMD=optimal expect_bad "$B/fit_result_missing.yaml" "fit_result_missing.yaml:5:" --compute 1e24
 
 # fathom train: layouts that cannot run, one line each.
 CMD=train expect_bad "$B/train_tp_heads.yaml" "train_tp_heads.yaml:5: 'train.parallel.tp': expected a tensor-parallel degree that divides the 96 attention heads"
@@ -185,6 +243,23 @@ for base in "$SCEN/llama3.1-70b-decode-h100.yaml" "$SCEN/gpt3-175b-train-a100.ya
       else
         fail=$((fail + 1))
         echo "FAIL: mutation line $i of $(basename "$base") to '$m': rc=$rc $(head -c 300 "$tmp/e")"
+      fi
+    done
+  done
+done
+
+# fathom fit: every cell of the first data rows replaced by bad values; status 0, or 2 with one line.
+for row in 3 4 5 6 7; do
+  for col in 1 2 3; do
+    for m in -1 0 abc 1e300 "" nan inf -inf 1e-320; do
+      awk -F, -v OFS=, -v r="$row" -v c="$col" -v v="$m" 'NR == r { $c = v } { print }' "$DATA/fit/scaling_small.csv" > "$tmp/mut.csv"
+      "$FATHOM" fit "$tmp/mut.csv" --law chinchilla --grid a=6 --grid b=7 --grid e=0.5 --grid alpha=0.3 --grid beta=0.3 --bootstrap 5 > /dev/null 2> "$tmp/e"
+      rc=$?
+      if { [ $rc -eq 0 ] || { [ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ]; }; }; then
+        pass=$((pass + 1))
+      else
+        fail=$((fail + 1))
+        echo "FAIL: fit mutation row $row col $col to '$m': rc=$rc $(head -c 300 "$tmp/e")"
       fi
     done
   done

@@ -218,33 +218,3 @@ TEST(FitRecoveryFormula, ExponentialDecayRecoversItsParameters) {
 
 
 }  // namespace fathom::fit
-namespace fathom::fit {
-TEST(FitScratch, DataConstrained) {
-  auto law = make_law("data_constrained");
-  Design des = designs()["data_constrained"];
-  const char* mode = std::getenv("MODE");
-  if (mode && std::string(mode) == "uniform") des.draw = [](Rng& r) {
-                             const double u = log_uniform(r, 1e9, 1e11);
-                             const double epochs = 1 + 49 * r.uniform();
-                             return std::vector<double>{log_uniform(r, 1e7, 1e10), u * epochs, u};
-                           };
-  int outside = 0;
-  for (uint64_t st = 0; st < 16; ++st) {
-  const Dataset data = synthesize(*law, des.truth, des.points, des.draw, 0.005, st);
-  Options o = default_options(*law);
-  o.threads = 2;
-  o.grid = false;
-  o.random_starts = 20;
-  FitResult r = fit(*law, data, o);
-  BootstrapResult b = bootstrap(*law, data, o, r, 100, 0.99);
-  std::printf("stream %d obj %.6g truth %.6g:", (int)st, r.objective, objective(*law, data, o, des.truth));
-  for (size_t j = 0; j < r.params.size(); ++j) {
-    bool in = b.params[j].low <= des.truth[j] && des.truth[j] <= b.params[j].high;
-    outside += !in;
-    std::printf(" %.4g%s", r.params[j], in ? "" : "*");
-  }
-  std::printf("  rd [%.3g %.3g] rn [%.3g %.3g]\n", b.params[5].low, b.params[5].high, b.params[6].low, b.params[6].high);
-  }
-  std::printf("outside %d\n", outside);
-}
-}

@@ -514,6 +514,7 @@ FitResult fit(const Law& law, const Dataset& data, const Options& o) {
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return outs[a].objective < outs[b].objective; });
   std::vector<size_t> chosen;
+  size_t polished_count = 0;
   if (!screen) {
     chosen = {order[0]};
   } else {
@@ -524,6 +525,7 @@ FitResult fit(const Law& law, const Dataset& data, const Options& o) {
         if (std::abs(outs[s].objective - outs[c].objective) <= 1e-7 * std::abs(outs[c].objective)) distinct = false;
       if (distinct) chosen.push_back(s);
     }
+    polished_count = chosen.size();
     std::vector<Outcome> polished(chosen.size());
     parallel_for(chosen.size(), o.threads, [&](size_t c) { polished[c] = solve(r, outs[chosen[c]].u, false); });
     for (size_t c = 0; c < chosen.size(); ++c) {
@@ -543,7 +545,7 @@ FitResult fit(const Law& law, const Dataset& data, const Options& o) {
   FitResult res = finish(r, outs[best], data);
   res.starts = starts.size();
   res.best_start = best;
-  res.polished = screen ? static_cast<size_t>(std::max(1, o.polish)) : 0;
+  res.polished = polished_count;
   for (const auto& out : outs) {
     res.start_objectives.push_back(out.objective);
     if (std::isfinite(out.objective) && out.objective <= outs[best].objective * (1 + 1e-6) + 1e-300) ++res.starts_at_best;

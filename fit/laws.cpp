@@ -40,33 +40,45 @@ ParamSpec param(std::string name, std::vector<double> grid, double lo, double hi
   return s;
 }
 
-// Adapts a struct with static templates f(p, x, logx) and, when it is a sum of power laws,
-// logf(p, x, logx) to the virtual interface.
+// Adapts a struct with static templates f(p, x, logx) and/or logf(p, x, logx) (the log-sum-exp
+// form of a sum of power laws) to the virtual interface: the one it lacks is derived from the other.
+template <class D>
+concept HasValue = requires(const double* p) { D::f(p, p, p); };
+template <class D>
+concept HasLog = requires(const double* p) { D::logf(p, p, p); };
+
 template <class D>
 class Impl : public Law {
  public:
-  double value(const double* p, const double* x, const double* lx) const override { return D::f(p, x, lx); }
-  Jet8 value(const Jet8* p, const double* x, const double* lx) const override { return D::f(p, x, lx); }
-  double log_value(const double* p, const double* x, const double* lx) const override {
-    if constexpr (D::kHasLog) return D::logf(p, x, lx);
-    return std::log(D::f(p, x, lx));
+  double value(const double* p, const double* x, const double* lx) const override { return val(p, x, lx); }
+  Jet8 value(const Jet8* p, const double* x, const double* lx) const override { return val(p, x, lx); }
+  double log_value(const double* p, const double* x, const double* lx) const override { return lval(p, x, lx); }
+  Jet8 log_value(const Jet8* p, const double* x, const double* lx) const override { return lval(p, x, lx); }
+
+ private:
+  template <class T>
+  static T val(const T* p, const double* x, const double* lx) {
+    if constexpr (HasValue<D>) {
+      return D::f(p, x, lx);
+    } else {
+      return exp(D::logf(p, x, lx));
+    }
   }
-  Jet8 log_value(const Jet8* p, const double* x, const double* lx) const override {
-    if constexpr (D::kHasLog) return D::logf(p, x, lx);
-    return ceres::log(D::f(p, x, lx));
+  template <class T>
+  static T lval(const T* p, const double* x, const double* lx) {
+    if constexpr (HasLog<D>) {
+      return D::logf(p, x, lx);
+    } else {
+      return log(D::f(p, x, lx));
+    }
   }
 };
 
 // ---- Chinchilla: L = E + A/N^α + B/D^β, fitted as log L = LSE(a − α log N, b − β log D, e) ----
 struct Chinchilla {
-  static constexpr bool kHasLog = true;
   template <class T>
   static T logf(const T* p, const double*, const double* lx) {
     return lse3(p[0] - p[3] * lx[0], p[1] - p[4] * lx[1], p[2]);
-  }
-  template <class T>
-  static T f(const T* p, const double* x, const double* lx) {
-    return exp(logf(p, x, lx));
   }
 };
 class ChinchillaLaw : public Impl<Chinchilla> {
@@ -98,15 +110,10 @@ class ChinchillaLaw : public Impl<Chinchilla> {
 
 // ---- Kaplan: L = [(N_c/N)^(α_N/α_D) + D_c/D]^α_D ----
 struct Kaplan {
-  static constexpr bool kHasLog = true;
   template <class T>
   static T logf(const T* p, const double*, const double* lx) {
     // p = (log N_c, log D_c, α_N, α_D)
     return p[3] * lse2((p[2] / p[3]) * (p[0] - lx[0]), p[1] - lx[1]);
-  }
-  template <class T>
-  static T f(const T* p, const double* x, const double* lx) {
-    return exp(logf(p, x, lx));
   }
 };
 class KaplanLaw : public Impl<Kaplan> {
@@ -131,14 +138,9 @@ class KaplanLaw : public Impl<Kaplan> {
 
 // ---- Power law with an offset in compute: L = E + A/C^α ----
 struct Compute {
-  static constexpr bool kHasLog = true;
   template <class T>
   static T logf(const T* p, const double*, const double* lx) {
     return lse2(p[1] - p[2] * lx[0], p[0]);
-  }
-  template <class T>
-  static T f(const T* p, const double* x, const double* lx) {
-    return exp(logf(p, x, lx));
   }
 };
 class ComputeLaw : public Impl<Compute> {
@@ -166,7 +168,6 @@ class ComputeLaw : public Impl<Compute> {
 // U_N = min(N, G·(G·U)^{β/α}) with G = (αA/(βB))^{1/(α+β)}; R_N = max(N/U_N − 1, 0);
 // N' = U_N + U_N·R_N*·(1 − e^{−R_N/R_N*}); log L = LSE(a − α log N', b − β log D', e).
 struct DataConstrained {
-  static constexpr bool kHasLog = true;
   template <class T>
   static T logf(const T* p, const double* x, const double*) {
     const double N = x[0], D = x[1], U = x[2];
@@ -188,10 +189,6 @@ struct DataConstrained {
     T n_eff = u_n;
     if (value_of(r_n) > 0) n_eff = u_n + u_n * rn_star * (1.0 - exp(-r_n / rn_star));
     return lse3(a - alpha * log(n_eff), b - beta * log(d_eff), e);
-  }
-  template <class T>
-  static T f(const T* p, const double* x, const double* lx) {
-    return exp(logf(p, x, lx));
   }
 };
 class DataConstrainedLaw : public Impl<DataConstrained> {
@@ -223,14 +220,9 @@ class DataConstrainedLaw : public Impl<DataConstrained> {
 
 // ---- Pure power laws y = k·x^p, fitted as log y = log k + p·log x ----
 struct PowerLaw {
-  static constexpr bool kHasLog = true;
   template <class T>
   static T logf(const T* p, const double*, const double* lx) {
     return p[0] + p[1] * lx[0];
-  }
-  template <class T>
-  static T f(const T* p, const double* x, const double* lx) {
-    return exp(logf(p, x, lx));
   }
 };
 class PowerLawLaw : public Impl<PowerLaw> {
@@ -252,14 +244,9 @@ class PowerLawLaw : public Impl<PowerLaw> {
 
 // ---- Critical batch size: B_crit = B*/L^(1/α_B) ----
 struct CriticalBatch {
-  static constexpr bool kHasLog = true;
   template <class T>
   static T logf(const T* p, const double*, const double* lx) {
     return p[0] - lx[0] / p[1];
-  }
-  template <class T>
-  static T f(const T* p, const double* x, const double* lx) {
-    return exp(logf(p, x, lx));
   }
 };
 class CriticalBatchLaw : public Impl<CriticalBatch> {
@@ -296,7 +283,6 @@ double median_of(std::vector<double> v) {
 
 // ---- Throughput saturating with batch size: X = X_max·B/(B + B_half) ----
 struct Throughput {
-  static constexpr bool kHasLog = true;
   template <class T>
   static T f(const T* p, const double* x, const double*) {
     return p[0] * x[0] / (x[0] + p[1]);
@@ -334,15 +320,12 @@ class ThroughputLaw : public Impl<Throughput> {
 
 // ---- Latency against offered load: W = L0 + c·ρ/(1 − ρ), ρ = λ/μ ----
 struct LatencyLoad {
-  static constexpr bool kHasLog = false;
   template <class T>
   static T f(const T* p, const double* x, const double*) {
     const T rho = x[0] / p[2];
     if (value_of(rho) >= 1.0) return T(std::numeric_limits<double>::quiet_NaN());
     return p[0] + p[1] * rho / (1.0 - rho);
   }
-  static double logf(const double*, const double*, const double*) { return 0; }
-  static Jet8 logf(const Jet8*, const double*, const double*) { return Jet8(0.0); }
 };
 class LatencyLoadLaw : public Impl<LatencyLoad> {
  public:

@@ -593,6 +593,7 @@ json fit_json(const fit::Law& law, const fit::FitResult& r, const fit::Bootstrap
 int cmd_validate_fitting(const std::string& chinchilla, const std::string& datablations, int64_t random_starts,
                          int64_t resamples, int64_t threads, const CommonFlags& f) {
   const Format fmt = parse_format(f.format);
+  if (fmt == Format::kCsv) throw FlagError("--format", "expected table or json for validate fitting, found 'csv'");
   if (random_starts < 1 || random_starts > 10000000) throw FlagError("--random-starts", "expected 1 to 10000000");
   if (resamples < 0 || resamples > 1000000) throw FlagError("--bootstrap", "expected 0 to 1000000");
   if (threads < 0 || threads > 1024) throw FlagError("--threads", "expected 0 (all cores) to 1024");
@@ -717,7 +718,6 @@ int cmd_validate_fitting(const std::string& chinchilla, const std::string& datab
     }
   }
   if (fmt == Format::kJson) os << out.dump(2) << "\n";
-  if (fmt == Format::kCsv) throw FlagError("--format", "expected table or json for validate fitting, found 'csv'");
   emit(os.str(), f);
   return 0;
 }

@@ -90,8 +90,8 @@ std::unique_ptr<Law> make_law(const std::string& name);
 
 // A user's law "RESPONSE = EXPRESSION". Names in `columns` that the expression uses become its
 // variables (in the order of `columns`); every other name is a parameter with no bounds, a start
-// grid {−1, 0, 1, 2}... overridable by the caller, and random starts in [−2, 2]. `where` prefixes
-// errors. When `text` has no '=', `response` names y.
+// grid {0.1, 0.5, 1} ({0.5, 1} above 7 parameters) that the caller may override, and random starts
+// in [−2, 2]. `where` prefixes errors. When `text` has no '=', `response` names y.
 std::unique_ptr<Law> make_formula_law(const std::string& text, const std::vector<std::string>& columns,
                                       const std::string& response, const std::string& where);
 

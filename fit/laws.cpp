@@ -164,13 +164,14 @@ class ComputeLaw : public Impl<Compute> {
 };
 
 // ---- Data-constrained (Muennighoff et al. 2023) ----
-// R_D = max(D/U − 1, 0); D' = U + U·R_D*·(1 − e^{−R_D/R_D*});
-// U_N = min(N, G·(G·U)^{β/α}) with G = (αA/(βB))^{1/(α+β)}; R_N = max(N/U_N − 1, 0);
+// U_D = min(U, D); R_D = D/U_D − 1; D' = U_D + U_D·R_D*·(1 − e^{−R_D/R_D*});
+// U_N = min(N, G·(G·U_D)^{β/α}) with G = (αA/(βB))^{1/(α+β)}; R_N = max(N/U_N − 1, 0);
 // N' = U_N + U_N·R_N*·(1 − e^{−R_N/R_N*}); log L = LSE(a − α log N', b − β log D', e).
 struct DataConstrained {
   template <class T>
   static T logf(const T* p, const double* x, const double*) {
-    const double N = x[0], D = x[1], U = x[2];
+    // Unique tokens seen: a run shorter than its pool sees only D of them (U_D = min(U, D)).
+    const double N = x[0], D = x[1], U = std::min(x[2], x[1]);
     const T& a = p[0];
     const T& b = p[1];
     const T& e = p[2];

@@ -333,7 +333,9 @@ int cmd_fit(const FitFlags& fl, const CommonFlags& f) {
                {{"n", r.metrics.n}, {"k", r.metrics.k}, {"rmse", r.metrics.rmse}, {"mape", r.metrics.mape},
                 {"r2", r.metrics.r2}, {"aic", r.metrics.aic}, {"bic", r.metrics.bic}}}};
     if (std::isfinite(r.metrics.rmse_log)) j["metrics"]["rmse_log"] = r.metrics.rmse_log;
-    if (rec.boot) j["bootstrap"] = {{"resamples", rec.boot->resamples}, {"failed", rec.boot->failed}, {"level", rec.boot->level}};
+    if (rec.boot)
+      j["bootstrap"] = {{"resamples", rec.boot->resamples}, {"failed", rec.boot->failed},
+                        {"not_converged", rec.boot->not_converged}, {"level", rec.boot->level}};
     if (rec.extrapolation) {
       const auto& e = *rec.extrapolation;
       j["extrapolation"] = {{"variable", e.variable},       {"threshold", e.threshold},
@@ -362,7 +364,7 @@ int cmd_fit(const FitFlags& fl, const CommonFlags& f) {
     os << " to " << g(o.function_tolerance) << "\n";
     os << "  objective " << g(r.objective, 15) << " (sum of the loss), " << r.termination << " after " << r.iterations
        << " iterations; best start #" << r.best_start << "; " << r.starts_at_best << " of " << r.starts
-       << " starts ended within 1e-6 of it\n\n";
+       << (o.screen_tolerance > 0 ? " starts ended the screen within 1e-6 of it\n\n" : " starts ended within 1e-6 of it\n\n");
     Table t;
     const std::string lvl = rec.boot ? fmt::format("{:g}%", rec.boot->level * 100) : "";
     t.header = {"parameter", "value", "std error"};
@@ -398,7 +400,8 @@ int cmd_fit(const FitFlags& fl, const CommonFlags& f) {
     if (!r.covariance_note.empty()) os << "  note: " << r.covariance_note << "\n";
     if (rec.boot) {
       os << "  intervals: " << rec.boot->resamples << " bootstrap resamples (seed " << rec.boot->seed << "), "
-         << rec.boot->failed << " failed; std error: asymptotic, s^2 (J'J)^-1 at the optimum\n";
+         << rec.boot->failed << " failed, " << rec.boot->not_converged
+         << " stopped at the iteration limit; std error: asymptotic, s^2 (J'J)^-1 at the optimum\n";
     }
     const auto& m = r.metrics;
     os << "\n  fit: n " << m.n << ", k " << m.k << ", RMSE " << g(m.rmse, 4);
@@ -647,7 +650,7 @@ int cmd_validate_fitting(const std::string& chinchilla, const std::string& datab
       os << "\ncheck: the best of " << v.random.starts << " random starts (each to 1e-15) is "
          << fmt::format("{:+.3e}", v.gap) << " relative to the grid's best (limit >= -1e-9): " << (pass ? "PASS" : "FAIL")
          << "\n";
-      os << "grid: " << v.grid.starts_at_best << " of " << v.grid.starts << " starts ended within 1e-6 of the optimum; "
+      os << "grid: " << v.grid.starts_at_best << " of " << v.grid.starts << " starts ended the 1e-6 screen within 1e-6 of the optimum; "
          << "the single start from (a, b, e, alpha, beta) = (5, 5, 0.5, 0.5, 0.5) stopped at " << v.loose.termination
          << " after " << v.loose.iterations << " iterations, "
          << fmt::format("{:.1f}", v.loose.objective / v.grid.objective) << "x the optimum\n";

@@ -634,7 +634,7 @@ BootstrapResult bootstrap(const Law& law, const Dataset& data, const Options& o,
   const size_t n = data.size();
   std::vector<std::vector<double>> params(static_cast<size_t>(resamples));
   std::vector<std::vector<double>> derived(static_cast<size_t>(resamples));
-  std::vector<char> ok(static_cast<size_t>(resamples), 0);
+  std::vector<char> ok(static_cast<size_t>(resamples), 0), converged(static_cast<size_t>(resamples), 0);
   parallel_for(static_cast<size_t>(resamples), o.threads, [&](size_t s) {
     Rng rng(o.seed, 0xB0075ULL + s);
     std::vector<size_t> rows(n);
@@ -646,6 +646,7 @@ BootstrapResult bootstrap(const Law& law, const Dataset& data, const Options& o,
     params[s] = r.full(out.u.data());
     derived[s] = law.derived_values(params[s].data());
     ok[s] = 1;
+    converged[s] = out.converged ? 1 : 0;
   });
   BootstrapResult b;
   b.resamples = resamples;
@@ -663,7 +664,10 @@ BootstrapResult bootstrap(const Law& law, const Dataset& data, const Options& o,
       if (ok[s] && d < derived[s].size()) v.push_back(derived[s][d]);
     b.derived.push_back(interval(v, level));
   }
-  for (char c : ok) b.failed += c ? 0 : 1;
+  for (size_t s = 0; s < ok.size(); ++s) {
+    b.failed += ok[s] ? 0 : 1;
+    b.not_converged += ok[s] && !converged[s] ? 1 : 0;
+  }
   return b;
 }
 

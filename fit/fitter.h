@@ -97,6 +97,7 @@ struct Interval {
 };
 struct BootstrapResult {
   int resamples = 0, failed = 0;
+  int not_converged = 0;  // kept, but stopped at the iteration limit rather than a tolerance
   double level = 0.95;
   uint64_t seed = 1;
   std::vector<Interval> params;   // per parameter (fixed: the value, zero width)

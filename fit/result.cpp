@@ -95,7 +95,7 @@ std::string result_yaml(const Law& law, const FitRecord& rec) {
        ", bic: " + g17(m.bic) + "}\n";
   if (rec.boot) {
     y += "bootstrap: {resamples: " + std::to_string(rec.boot->resamples) + ", failed: " +
-         std::to_string(rec.boot->failed) + ", level: " + g17(rec.boot->level) + ", seed: " +
+         std::to_string(rec.boot->failed) + ", not_converged: " + std::to_string(rec.boot->not_converged) + ", level: " + g17(rec.boot->level) + ", seed: " +
          std::to_string(rec.boot->seed) + "}\n";
   }
   if (rec.extrapolation) {

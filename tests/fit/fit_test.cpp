@@ -8,12 +8,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -80,6 +82,9 @@ struct Design {
   // Adjusts the law (grids) and the options (starts) after scale_to_data, for laws whose
   // default grid is large; the default grids are exercised by the CLI tests.
   std::function<void(Law&, Options&)> tune;
+  // Widest 99% interval accepted, relative to the true value (see expect_recovery); over 32
+  // noise draws the widest seen was 0.24 (chinchilla's a and alpha).
+  double width = 0.3;
 };
 
 // One design per catalog law: parameters typical of the law's source and a data range that
@@ -88,12 +93,16 @@ std::map<std::string, Design> designs() {
   std::map<std::string, Design> m;
   auto fewer_starts = [](Law&, Options& o) {
     o.grid = false;
-    o.random_starts = 20;
+    o.random_starts = scaled(20, 10);
+    // Under Huber 1e-3, L-BFGS can crawl: about one bootstrap resample in 16 runs to the cap of
+    // 10000 iterations (ending within 1e-5 of the optimum's objective). The sanitized build
+    // cannot afford that.
+    if (kSanitized) o.max_iterations = 500;
   };
   // Besiroglu et al.'s refit of Chinchilla (A 482, B 2085, E 1.82), N and D spread log-uniformly.
   m["chinchilla"] = {{6.17, 7.67, 0.597, 0.347, 0.367}, scaled(size_t{150}, size_t{60}),
                      [](Rng& r) { return std::vector<double>{log_uniform(r, 1e8, 1e10), log_uniform(r, 1e9, 3e11)}; },
-                     0.005, scaled(200, 40), fewer_starts};
+                     0.005, scaled(200, 16), fewer_starts};
   // Kaplan et al.'s eq. 1.5 fit; N and D span the crossover of the two terms.
   m["kaplan"] = {{std::log(6.4e13), std::log(1.8e13), 0.076, 0.103}, scaled(size_t{150}, size_t{60}),
                  [](Rng& r) { return std::vector<double>{log_uniform(r, 1e6, 1e10), log_uniform(r, 1e7, 1e11)}; },
@@ -110,7 +119,11 @@ std::map<std::string, Design> designs() {
                              const double epochs = log_uniform(r, 1, 50);
                              return std::vector<double>{log_uniform(r, 1e7, 1e10), u * epochs, u};
                            },
-                           0.005, scaled(100, 20), fewer_starts};
+                           0.005, scaled(100, 10), fewer_starts};
+  // R_D* and R_N* show only through the curvature of the decay with repetition: with 200 points
+  // at 0.5% noise their 99% intervals are up to 0.64 of their value wide (0.5 to 0.8 with other
+  // spreads of epochs and N tried), so they are held to "narrower than the value itself".
+  m["data_constrained"].width = 1.0;
   // Kaplan et al.'s eq. 1.4: B* 2e8 tokens, alpha_B 0.21, over losses 1.5 to 6.
   m["critical_batch"] = {{std::log(2e8), 0.21}, scaled(size_t{80}, size_t{30}),
                          [](Rng& r) { return std::vector<double>{log_uniform(r, 1.5, 6)}; }, 0.01, scaled(400, 60),
@@ -133,16 +146,21 @@ std::map<std::string, Design> designs() {
   return m;
 }
 
-// The noise of every recovery design is one fixed draw. Over draws 0 to 15 the 99% intervals
-// missed the truth in 4 of 480 parameter checks (chinchilla, critical_batch, data_constrained and
-// latency_load once each), about the rate a 99% interval should have; draw 5 is one where none
-// misses, so a failure here means the fit or the bootstrap changed, not bad luck.
-constexpr uint64_t kNoiseStream = 5;
+// The noise of every recovery design is one fixed draw. Over draws 0 to 31 the 99% intervals
+// below missed the truth in 14 of 1056 parameter checks (1.3%, spread over eight laws and the
+// formula), about the rate a 99% percentile interval should have; draw 6 is one where none
+// misses, so a failure here means the fit or the bootstrap changed, not bad luck. (Those counts
+// are for the Release designs; the sanitized build's smaller ones also pass on draw 6.)
+// FATHOM_FIT_TEST_VERBOSE=1 prints each fit, its timing and its intervals.
+constexpr uint64_t kNoiseStream = 6;
 
 // The rule: every free true parameter lies inside the 99% percentile-bootstrap interval of its
-// fit. And the interval is informative: narrower than `width` × max(|truth|, 0.01), so that a
-// parameter the data cannot pin down does not pass by having a huge interval.
-void expect_recovery(Law& law, const Design& des, uint64_t stream, double width = 0.25) {
+// fit (the asymptotic standard errors are not used: under the Huber losses of chinchilla and
+// data_constrained they are only an approximation). And the interval is informative: narrower
+// than des.width × max(|truth|, 0.01), so that a parameter the data cannot pin down does not pass
+// by having a huge interval.
+void expect_recovery(Law& law, const Design& des, uint64_t stream) {
+  const double width = des.width;
   const Dataset data = synthesize(law, des.truth, des.points, des.draw, des.sd, stream);
   law.scale_to_data(data.x, data.y);  // as the CLI does
   Options o = default_options(law);
@@ -248,6 +266,123 @@ std::string message_of(const std::function<void()>& f) {
   return "(no error)";
 }
 
+// ---- the laws' formulas ----
+
+// Each catalog law written out independently of fit/laws.cpp, from its docs/fitting.md formula.
+double reference_value(const std::string& law, const std::vector<double>& p, const std::vector<double>& x) {
+  using std::exp;
+  using std::pow;
+  if (law == "chinchilla") return exp(p[2]) + exp(p[0]) / pow(x[0], p[3]) + exp(p[1]) / pow(x[1], p[4]);
+  if (law == "kaplan") return pow(pow(exp(p[0]) / x[0], p[2] / p[3]) + exp(p[1]) / x[1], p[3]);
+  if (law == "compute") return exp(p[0]) + exp(p[1]) / pow(x[0], p[2]);
+  if (law == "data_constrained") {
+    const double A = exp(p[0]), B = exp(p[1]), E = exp(p[2]), alpha = p[3], beta = p[4];
+    const double n = x[0], d = x[1], u = x[2];
+    const double g = pow(alpha * A / (beta * B), 1 / (alpha + beta));
+    const double un = std::min(n, g * pow(g * u, beta / alpha));  // N_opt for U tokens, or N
+    const double rn = n / un - 1, rd = std::max(d / u - 1, 0.0);
+    const double n_eff = un + un * p[6] * (1 - exp(-rn / p[6]));
+    const double d_eff = u + u * p[5] * (1 - exp(-rd / p[5]));
+    return E + A / pow(n_eff, alpha) + B / pow(d_eff, beta);
+  }
+  if (law == "critical_batch") return exp(p[0]) / pow(x[0], 1 / p[1]);
+  if (law == "batch_size" || law == "learning_rate") return exp(p[0]) * pow(x[0], p[1]);
+  if (law == "throughput") return p[0] * x[0] / (x[0] + p[1]);
+  if (law == "latency_load") {
+    const double rho = x[0] / p[2];
+    return p[0] + p[1] * rho / (1 - rho);
+  }
+  ADD_FAILURE() << "no reference formula for " << law;
+  return 0;
+}
+
+// Points of each law (data_constrained: N below and above N_opt(U) = 0.05 U, D = U and D = 40 U).
+std::vector<std::vector<double>> probe_points(const std::string& law) {
+  if (law == "chinchilla" || law == "kaplan") return {{1e8, 1e9}, {7e10, 1.4e12}, {3e6, 5e13}};
+  if (law == "data_constrained") return {{1e8, 1e10, 1e10}, {2e9, 4e11, 1e10}, {1e10, 1e11, 1e10}, {5e8, 2e10, 1e10}};
+  if (law == "compute" || law == "batch_size" || law == "learning_rate") return {{1e18}, {3.3e21}, {1e25}};
+  if (law == "critical_batch") return {{1.7}, {2.5}, {5.0}};
+  if (law == "throughput") return {{1}, {24}, {500}};
+  return {{2}, {20}, {39}};  // latency_load
+}
+
+TEST(FitLaws, ValuesMatchTheirFormulas) {
+  const std::map<std::string, Design> all = designs();
+  for (const auto& name : law_names()) {
+    auto law = make_law(name);
+    // The design's parameters, and the same moved apart (alpha ≠ beta in data_constrained).
+    std::vector<double> moved = all.at(name).truth;
+    for (size_t j = 0; j < moved.size(); ++j) moved[j] *= 1 + 0.05 * static_cast<double>(j + 1);
+    for (const std::vector<double>& p : {all.at(name).truth, moved}) {
+      for (const auto& x : probe_points(name)) {
+        std::vector<double> lx;
+        for (double v : x) lx.push_back(std::log(v));
+        const double want = reference_value(name, p, x);
+        ASSERT_TRUE(std::isfinite(want) && want > 0) << name;
+        EXPECT_NEAR(law->value(p.data(), x.data(), lx.data()) / want, 1, 1e-12) << name << " at x[0] = " << x[0];
+        EXPECT_NEAR(law->log_value(p.data(), x.data(), lx.data()) - std::log(want), 0, 1e-12)
+            << name << " at x[0] = " << x[0];
+        EXPECT_NEAR(predict(*law, p, x) / want, 1, 1e-12) << name;
+      }
+    }
+  }
+  // Past saturation the latency is not a number (so a fit never goes there).
+  auto lat = make_law("latency_load");
+  EXPECT_TRUE(std::isnan(predict(*lat, {0.05, 0.02, 40}, {40})));
+  EXPECT_TRUE(std::isnan(predict(*lat, {0.05, 0.02, 40}, {50})));
+}
+
+// The exact (Jet) derivatives of f by each parameter against central differences, read through
+// predict_with_error: with the covariance v·vᵀ its standard error is |v·∇f|.
+TEST(FitLaws, DerivativesMatchFiniteDifferences) {
+  const std::map<std::string, Design> all = designs();
+  std::vector<std::pair<std::string, std::unique_ptr<Law>>> laws;
+  for (const auto& name : law_names()) laws.emplace_back(name, make_law(name));
+  laws.emplace_back("formula", make_formula_law("y = a*exp(-b*x) + c", {"x", "y"}, "", "test"));
+  for (auto& [name, law] : laws) {
+    const std::vector<double> p = name == "formula" ? std::vector<double>{2.0, 0.8, 0.5} : all.at(name).truth;
+    const auto points = name == "formula" ? std::vector<std::vector<double>>{{0.3}, {2.0}} : probe_points(name);
+    const size_t k = p.size();
+    for (const auto& x : points) {
+      std::vector<double> g(k);
+      for (size_t j = 0; j < k; ++j) {
+        const double h = 1e-6 * std::max(1.0, std::abs(p[j]));
+        std::vector<double> up = p, down = p;
+        up[j] += h;
+        down[j] -= h;
+        g[j] = (predict(*law, up, x) - predict(*law, down, x)) / (2 * h);
+      }
+      LoadedFit f;
+      f.params = p;
+      f.free.assign(k, true);
+      // v = e_j for each j, then v = (1, −2, 3, ...) for the signs.
+      std::vector<std::vector<double>> vs;
+      for (size_t j = 0; j < k; ++j) {
+        vs.emplace_back(k, 0.0);
+        vs.back()[j] = 1;
+      }
+      vs.emplace_back();
+      for (size_t j = 0; j < k; ++j) vs.back().push_back((j % 2 ? -1.0 : 1.0) * static_cast<double>(j + 1));
+      for (const auto& v : vs) {
+        f.covariance.assign(k * k, 0);
+        double want = 0;
+        for (size_t i = 0; i < k; ++i) {
+          want += v[i] * g[i];
+          for (size_t j = 0; j < k; ++j) f.covariance[i * k + j] = v[i] * v[j];
+        }
+        f.law = std::move(law);
+        const Prediction pr = predict_with_error(f, x);
+        law = std::move(f.law);
+        // 1e-6 relative, plus the rounding of the differences (~1e-10 of f per unit of v).
+        double norm = 0;
+        for (double vi : v) norm += std::abs(vi);
+        EXPECT_NEAR(pr.std_error, std::abs(want), 1e-6 * std::abs(want) + 1e-9 * norm * std::abs(pr.value))
+            << name << " at x[0] = " << x[0] << ", v[0] = " << v[0] << ", v[1] = " << v[1];
+      }
+    }
+  }
+}
+
 // ---- determinism ----
 
 TEST(FitDeterminism, FitIsBitIdenticalOnOneAndSeveralThreads) {
@@ -289,7 +424,8 @@ TEST(FitDeterminism, BootstrapIsBitIdenticalOnOneAndTwoThreads) {
     EXPECT_TRUE(same(b1.params[j], b2.params[j])) << law->params[j].name;
     EXPECT_GT(b1.params[j].sd, 0) << law->params[j].name;  // resamples really differ
   }
-  for (size_t d = 0; d < b1.derived.size(); ++d) EXPECT_TRUE(same(b1.derived[d], b2.derived[d])) << law->derived[d].name;
+  for (size_t d = 0; d < b1.derived.size(); ++d)
+    EXPECT_TRUE(same(b1.derived[d], b2.derived[d])) << law->derived[d].name;
   // Another seed draws other resamples.
   Options o3 = o2;
   o3.seed = 2;
@@ -359,6 +495,7 @@ TEST(FitMultiStart, BeatsASingleLooseStart) {
   }
   EXPECT_GT(finite, 0u);
   EXPECT_TRUE(same_bits(best.objective, best.start_objectives[best.best_start]));
+  EXPECT_NEAR(best.objective, objective(*law, data, multi, best.params), 1e-15);
   EXPECT_GE(best.starts_at_best, 1u);
   EXPECT_LE(best.starts_at_best, best.starts);
   // Polishing runs on at most the starts there are.
@@ -375,8 +512,21 @@ TEST(FitMultiStart, PolishedCountNeverExceedsTheStarts) {
   EXPECT_EQ(r.starts, 3u);
   EXPECT_GE(r.polished, 1u);
   EXPECT_LE(r.polished, 3u);
-  o.screen_tolerance = 0;  // no screen: nothing is polished
-  EXPECT_EQ(fit(*law, data, o).polished, 0u);
+  // Without the screen nothing is polished, and the fit is the start that ended lowest (loose
+  // tolerances, so that the starts end in different places).
+  o.screen_tolerance = 0;
+  o.random_starts = 8;
+  o.function_tolerance = 1e-4;
+  o.parameter_tolerance = 1e-4;
+  const FitResult u = fit(*law, data, o);
+  EXPECT_EQ(u.polished, 0u);
+  ASSERT_EQ(u.start_objectives.size(), 8u);
+  size_t lowest = 0;
+  for (size_t s = 1; s < u.start_objectives.size(); ++s)
+    if (u.start_objectives[s] < u.start_objectives[lowest]) lowest = s;
+  EXPECT_EQ(u.best_start, lowest);
+  EXPECT_TRUE(same_bits(u.objective, u.start_objectives[lowest]));
+  EXPECT_GT(*std::max_element(u.start_objectives.begin(), u.start_objectives.end()), 1.01 * u.objective);
 }
 
 // ---- compute-optimal allocation ----
@@ -552,8 +702,8 @@ TEST(FitResultFile, CatalogLawRoundTrips) {
 
 TEST(FitResultFile, FormulaLawRoundTrips) {
   auto law = make_formula_law("y = a*exp(-b*x) + c", {"x", "y"}, "", "test");
-  const Dataset data = synthesize(*law, {2.0, 0.8, 0.5}, 50, [](Rng& r) { return std::vector<double>{5 * r.uniform()}; },
-                                  0.005, 22);
+  const Dataset data =
+      synthesize(*law, {2.0, 0.8, 0.5}, 50, [](Rng& r) { return std::vector<double>{5 * r.uniform()}; }, 0.005, 22);
   Options o = default_options(*law);
   o.threads = 2;
   round_trip(*law, data, o, {{0.0}, {1.5}, {8.0}}, "formula");
@@ -632,6 +782,13 @@ TEST_F(FitResultFileErrors, MissingParameter) {
   // The parameters map, whose first entry is on the line after 'parameters:'.
   EXPECT_NE(m.find(path_ + ":" + std::to_string(line_of("parameters:") + 1) + ":"), std::string::npos) << m;
   EXPECT_NE(m.find("'alpha'"), std::string::npos) << m;
+}
+
+TEST_F(FitResultFileErrors, ParameterWithoutValue) {
+  const int line = line_of("  alpha: {");
+  const std::string m = load_error(edited("  alpha: {", "  alpha: {fixed: false}"));
+  EXPECT_NE(m.find(path_ + ":" + std::to_string(line) + ":"), std::string::npos) << m;
+  EXPECT_NE(m.find("value"), std::string::npos) << m;
 }
 
 TEST_F(FitResultFileErrors, CovarianceRowCount) {
@@ -828,6 +985,83 @@ TEST(FitMetrics, HandComputedTinyCase) {
   EXPECT_NEAR(ml.aic, 3 * std::log(16.0 / 3) + 2, 1e-12);
 }
 
+// ---- objective and covariance ----
+
+TEST(FitObjective, RobustLossesMatchTheirDefinitions) {
+  // y = a·x at a = 1 on (1, 1), (2, 2.5), (3, 1): residuals f − y = 0, −0.5, 2.
+  auto law = make_formula_law("y = a*x", {"x", "y"}, "", "test");
+  Dataset d;
+  d.source = "tiny.csv";
+  d.x = {{1, 2, 3}};
+  d.y = {1, 2.5, 1};
+  Options o = default_options(*law);
+  EXPECT_NEAR(objective(*law, d, o, {1.0}), 0.5 * (0.25 + 4), 1e-15);
+  o.loss = {LossKind::Huber, 1.0};  // ½r² within δ, δ(|r| − ½δ) beyond
+  EXPECT_NEAR(objective(*law, d, o, {1.0}), 0.125 + 1.5, 1e-15);
+  o.loss = {LossKind::Cauchy, 1.0};  // ½c²·log(1 + (r/c)²)
+  EXPECT_NEAR(objective(*law, d, o, {1.0}), 0.5 * std::log(1.25) + 0.5 * std::log(5.0), 1e-15);
+  o.loss = {LossKind::Cauchy, 2.0};
+  EXPECT_NEAR(objective(*law, d, o, {1.0}), 2 * std::log(1.0625) + 2 * std::log(2.0), 1e-15);
+  // Log space: residuals log f − log y.
+  o.loss = {};
+  o.space = Space::Log;
+  EXPECT_NEAR(objective(*law, d, o, {1.0}), 0.5 * (std::log(0.8) * std::log(0.8) + std::log(3.0) * std::log(3.0)),
+              1e-15);
+}
+
+TEST(FitCovariance, LinearModelMatchesTheClosedForm) {
+  // y = a + b·x by least squares: Cov = s²(XᵀX)⁻¹ with s² = RSS/(n − 2).
+  auto law = make_formula_law("y = a + b*x", {"x", "y"}, "", "test");
+  Dataset d;
+  d.source = "line.csv";
+  d.x = {{0, 1, 2, 3, 4, 5}};
+  d.y = {1.1, 2.9, 5.2, 6.8, 9.3, 10.9};
+  const double n = 6;
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < 6; ++i) {
+    mx += d.x[0][i] / n;
+    my += d.y[i] / n;
+  }
+  double sxx = 0, sxy = 0;
+  for (size_t i = 0; i < 6; ++i) {
+    sxx += (d.x[0][i] - mx) * (d.x[0][i] - mx);
+    sxy += (d.x[0][i] - mx) * (d.y[i] - my);
+  }
+  const double b = sxy / sxx, a = my - b * mx;
+  double rss = 0;
+  for (size_t i = 0; i < 6; ++i) rss += (a + b * d.x[0][i] - d.y[i]) * (a + b * d.x[0][i] - d.y[i]);
+  const double s2 = rss / (n - 2);
+  Options o = default_options(*law);
+  o.threads = 1;
+  const FitResult r = fit(*law, d, o);
+  ASSERT_EQ(r.covariance.size(), 4u) << r.covariance_note;
+  // Tolerances of the optimiser (function tolerance 1e-15 of the cost) leave ~1e-9 in the
+  // parameters; the covariance of a linear model does not depend on them.
+  EXPECT_NEAR(r.params[0], a, 1e-8);
+  EXPECT_NEAR(r.params[1], b, 1e-8);
+  EXPECT_NEAR(r.objective, 0.5 * rss, 1e-12);
+  EXPECT_NEAR(r.covariance[0] / (s2 * (1 / n + mx * mx / sxx)), 1, 1e-8);
+  EXPECT_NEAR(r.covariance[1] / (-s2 * mx / sxx), 1, 1e-8);
+  EXPECT_NEAR(r.covariance[2] / (-s2 * mx / sxx), 1, 1e-8);
+  EXPECT_NEAR(r.covariance[3] / (s2 / sxx), 1, 1e-8);
+  EXPECT_NEAR(r.std_error[0], std::sqrt(r.covariance[0]), 1e-15);
+  EXPECT_NEAR(r.std_error[1], std::sqrt(r.covariance[3]), 1e-15);
+  EXPECT_EQ(r.covariance_note, "");
+  // With b fixed, only a is free: Var(a) = s'²/n with s'² = RSS'/(n − 1).
+  o.fixed = {{"b", 2.0}};
+  const FitResult f = fit(*law, d, o);
+  ASSERT_EQ(f.covariance.size(), 1u);
+  EXPECT_TRUE(std::isnan(f.std_error[1]));
+  EXPECT_FALSE(f.free[1]);
+  EXPECT_EQ(f.params[1], 2.0);
+  double a1 = 0;
+  for (size_t i = 0; i < 6; ++i) a1 += (d.y[i] - 2 * d.x[0][i]) / n;
+  double rss1 = 0;
+  for (size_t i = 0; i < 6; ++i) rss1 += (a1 + 2 * d.x[0][i] - d.y[i]) * (a1 + 2 * d.x[0][i] - d.y[i]);
+  EXPECT_NEAR(f.params[0], a1, 1e-8);
+  EXPECT_NEAR(f.covariance[0] / (rss1 / (n - 1) / n), 1, 1e-8);
+}
+
 // ---- extrapolation ----
 
 TEST(FitExtrapolate, ExactChinchillaDataPredictsTheHeldOutPoints) {
@@ -849,57 +1083,6 @@ TEST(FitExtrapolate, ExactChinchillaDataPredictsTheHeldOutPoints) {
   EXPECT_THROW(extrapolate(*law, data, o, 0, 1.0), FlagError);
 }
 
-TEST(FitScratch, Coverage) {
-  auto all = designs();
-  const char* mode = std::getenv("MODE");
-  std::string md = mode ? mode : "";
-  if (md == "uniform") all["data_constrained"].draw = [](Rng& r) {
-                             const double u = log_uniform(r, 1e9, 1e11);
-                             const double epochs = 1 + 49 * r.uniform();
-                             return std::vector<double>{log_uniform(r, 1e7, 1e10), u * epochs, u};
-                           };
-  if (md == "wide") all["data_constrained"].draw = [](Rng& r) {
-                             const double u = log_uniform(r, 1e9, 1e11);
-                             const double epochs = 1 + 99 * r.uniform();
-                             return std::vector<double>{log_uniform(r, 1e7, 3e10), u * epochs, u};
-                           };
-  Design f;
-  f.truth = {2.0, 0.8, 0.5};
-  f.points = 100;
-  f.draw = [](Rng& r) { return std::vector<double>{5 * r.uniform()}; };
-  f.sd = 0.005;
-  f.resamples = 400;
-  std::vector<std::string> names = law_names();
-  names.push_back("formula");
-  const char* only = std::getenv("ONLY");
-  for (const auto& name : names) {
-    if (only && name != only) continue;
-    int outside = 0, checks = 0; double maxz = 0;
-    std::string where;
-    std::vector<double> wmax;
-    for (uint64_t st = 0; st < 32; ++st) {
-      auto law = name == "formula" ? make_formula_law("y = a*exp(-b*x) + c", {"x", "y"}, "", "test") : make_law(name);
-      const Design& des = name == "formula" ? f : all[name];
-      const Dataset data = synthesize(*law, des.truth, des.points, des.draw, des.sd, st);
-      law->scale_to_data(data.x, data.y);
-      Options o = default_options(*law);
-      o.threads = 2;
-      if (des.tune) des.tune(*law, o);
-      FitResult r = fit(*law, data, o);
-      BootstrapResult b = bootstrap(*law, data, o, r, des.resamples, 0.99);
-      wmax.resize(r.params.size());
-      for (size_t j = 0; j < r.params.size(); ++j) {
-        ++checks;
-        bool in = b.params[j].low <= des.truth[j] && des.truth[j] <= b.params[j].high;
-        if (!in) { ++outside; where += " s" + std::to_string(st) + ":" + law->params[j].name; }
-        maxz = std::max(maxz, std::abs(r.params[j] - des.truth[j]) / r.std_error[j]);
-        wmax[j] = std::max(wmax[j], (b.params[j].high - b.params[j].low) / std::max(std::abs(des.truth[j]), 0.01));
-      }
-    }
-    std::printf("%-18s outside %d/%d  max|z| %.2f max rel width", name.c_str(), outside, checks, maxz);
-    for (double w : wmax) std::printf(" %.3f", w);
-    std::printf(" %s\n", where.c_str());
-  }
-}
 }  // namespace
+
 }  // namespace fathom::fit

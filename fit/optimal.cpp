@@ -1,6 +1,7 @@
 #include "fit/optimal.h"
 
 #include <cmath>
+#include <cstdio>
 
 #include "common/error.h"
 #include "fit/fitter.h"
@@ -8,6 +9,12 @@
 namespace fathom::fit {
 
 namespace {
+
+std::string fmt_num(double v) {
+  char b[40];
+  std::snprintf(b, sizeof b, "%.6g", v);
+  return b;
+}
 
 struct Eval {
   const AllocationProblem& p;
@@ -46,11 +53,14 @@ void check_allocation(const AllocationProblem& p) {
 
 Allocation optimal_allocation(const AllocationProblem& p, double compute) {
   check_allocation(p);
-  if (!(compute > 0 && std::isfinite(compute))) throw FlagError("--compute", "expected a positive compute in FLOPs");
+  if (!(compute > 0 && std::isfinite(compute)))
+    throw FlagError("--compute", "expected a positive compute in FLOPs, found " + fmt_num(compute));
   Eval ev(p);
   const double k = p.flops_per_param_token;
   const double lo = std::log(10.0), hi = std::log(compute / (10 * k));
-  if (!(hi > lo)) throw FlagError("--compute", "expected a compute large enough for 10 parameters and 10 tokens");
+  if (!(hi > lo))
+    throw FlagError("--compute", "expected a compute of at least " + fmt_num(100 * k) + " FLOPs (10 parameters, 10 tokens), found " +
+                                     fmt_num(compute));
   auto f = [&](double t) {
     const double n = std::exp(t);
     const double v = ev.loss(n, compute / (k * n));

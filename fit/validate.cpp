@@ -71,10 +71,22 @@ std::vector<PublishedFit> published_chinchilla_fits() {
   };
 }
 
-ChinchillaValidation validate_chinchilla(const Dataset& data, int random_starts, int resamples, int threads) {
+namespace {
+void thin_grids(Law& law) {
+  for (auto& p : law.params) {
+    std::vector<double> g;
+    for (size_t i = 0; i < p.grid.size(); i += 2) g.push_back(p.grid[i]);
+    p.grid = g;
+  }
+}
+}  // namespace
+
+ChinchillaValidation validate_chinchilla(const Dataset& data, int random_starts, int resamples, int threads,
+                                         bool coarse) {
   ChinchillaValidation v;
   v.points = data.size();
   const auto law = make_law("chinchilla");
+  if (coarse) thin_grids(*law);
   Options o = default_options(*law);
   o.threads = threads;
   auto t0 = std::chrono::steady_clock::now();
@@ -105,10 +117,11 @@ ChinchillaValidation validate_chinchilla(const Dataset& data, int random_starts,
   return v;
 }
 
-DatablationsValidation validate_datablations(const Dataset& data, int resamples, int threads) {
+DatablationsValidation validate_datablations(const Dataset& data, int resamples, int threads, bool coarse) {
   DatablationsValidation v;
   v.points = data.size();
   const auto law = make_law("data_constrained");
+  if (coarse) thin_grids(*law);
   // Stage 1 of the paper (datablations utils/parametric_fit.ipynb): fitted on Chinchilla's C4
   // runs with alpha = beta; a, b, e, alpha printed there.
   v.stage1 = {6.255414, 7.3049974, 0.6254804, 0.3526596, 0.3526596};

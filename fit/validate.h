@@ -43,7 +43,10 @@ struct ChinchillaValidation {
   BootstrapResult boot;
   double grid_s = 0, random_s = 0, boot_s = 0;
 };
-ChinchillaValidation validate_chinchilla(const Dataset& data, int random_starts, int resamples, int threads);
+// `coarse` replaces the paper's grid by every other value of it (3 × 3 × 3 × 3 × 3 = 243 starts),
+// for builds that check memory rather than numbers (the sanitizers).
+ChinchillaValidation validate_chinchilla(const Dataset& data, int random_starts, int resamples, int threads,
+                                         bool coarse = false);
 
 struct DatablationsValidation {
   size_t points = 0;
@@ -55,6 +58,7 @@ struct DatablationsValidation {
   FitResult joint;                    // all seven parameters
   BootstrapResult joint_boot;
 };
-DatablationsValidation validate_datablations(const Dataset& data, int resamples, int threads);
+// `coarse`: the joint fit from a 2-value grid per parameter (128 starts) instead of 648.
+DatablationsValidation validate_datablations(const Dataset& data, int resamples, int threads, bool coarse = false);
 
 }  // namespace fathom::fit

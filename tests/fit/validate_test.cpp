@@ -13,9 +13,12 @@ namespace {
 const std::string kShared = FATHOM_TEST_DATA_DIR "/../../../shared/datasets/";
 
 #ifdef FATHOM_SANITIZED
-constexpr int kRandomStarts = 100, kResamples = 20;  // the sanitizers check memory, not statistics
+// The sanitizers check memory, not statistics: a coarser grid and fewer starts and resamples.
+constexpr int kRandomStarts = 100, kResamples = 20;
+constexpr bool kCoarse = true;
 #else
 constexpr int kRandomStarts = 10000, kResamples = 4000;
+constexpr bool kCoarse = false;
 #endif
 
 TEST(FitValidation, ChinchillaGridReachesTheGlobalOptimum) {
@@ -23,8 +26,8 @@ TEST(FitValidation, ChinchillaGridReachesTheGlobalOptimum) {
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is absent";
   const Dataset d = load_chinchilla(path);
   ASSERT_EQ(d.size(), 240u);
-  const ChinchillaValidation v = validate_chinchilla(d, kRandomStarts, kResamples, 0);
-  EXPECT_EQ(v.grid.starts, 4500u);
+  const ChinchillaValidation v = validate_chinchilla(d, kRandomStarts, kResamples, 0, kCoarse);
+  EXPECT_EQ(v.grid.starts, kCoarse ? 243u : 4500u);
   EXPECT_EQ(v.grid.termination, "CONVERGENCE");
   // No random start, each run to the tight tolerance, finds a lower value of the objective.
   EXPECT_GE(v.gap, -1e-9) << "random starts found " << v.random.objective << " below the grid's " << v.grid.objective;
@@ -64,7 +67,7 @@ TEST(FitValidation, DataConstrainedReproducesThePapersObjectiveAndImprovesOnIt) 
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is absent";
   const Dataset d = load_datablations(path);
   ASSERT_EQ(d.size(), 182u);
-  const DatablationsValidation v = validate_datablations(d, 0, 0);
+  const DatablationsValidation v = validate_datablations(d, 0, 0, kCoarse);
   // The notebook reports a minimum loss of 0.0158259 at R_D* 15.387756, R_N* 5.309743: the law
   // and objective here give the same number at those values.
   EXPECT_NEAR(v.paper_objective / 0.0158259, 1.0, 1e-5);

@@ -656,7 +656,7 @@ int cmd_validate_fitting(const std::string& chinchilla, const std::string& datab
          << fmt::format("{:.1f}", v.loose.objective / v.grid.objective) << "x the optimum\n";
       if (resamples > 0) {
         os << "\nbootstrap: " << v.boot.resamples << " resamples of the 240 points, each refitted (" << v.boot.failed
-           << " failed); 95% percentile intervals\n";
+           << " failed, " << v.boot.not_converged << " stopped at the iteration limit and kept); 95% percentile intervals\n";
         Table b;
         b.header = {"parameter", "fathom", "95% low", "95% high", "bootstrap sd", "Besiroglu", "their se"};
         b.right.assign(b.header.size(), true);
@@ -715,6 +715,7 @@ int cmd_validate_fitting(const std::string& chinchilla, const std::string& datab
       add("fathom, stage 2 (stage 1 held)", v.stage2, v.stage2_boot);
       add("fathom, all seven jointly", v.joint, v.joint_boot);
       t.print(os);
+      if (!v.joint.covariance_note.empty()) os << "\njoint fit: " << v.joint.covariance_note << "\n";
       os << "\nthe paper's reported stage-2 objective is 0.0158259; fathom's at the paper's values: "
          << g(v.paper_objective, 9) << "; fathom's optimum of the same objective: " << g(v.stage2.objective, 9) << " ("
          << fmt::format("{:+.2f}%", 100 * (v.stage2.objective / v.paper_objective - 1)) << ")\n";

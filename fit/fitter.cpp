@@ -253,6 +253,14 @@ Outcome solve(const Residuals& r, std::vector<double> u, bool screen = false) {
   const Options& o = r.options();
   const double ftol = screen ? o.screen_tolerance : o.function_tolerance;
   const double ptol = screen ? o.screen_tolerance : o.parameter_tolerance;
+  // The same stopping rules for both of Ceres' solvers.
+  auto stopping = [&](auto& so) {
+    so.function_tolerance = ftol;
+    so.gradient_tolerance = o.gradient_tolerance;
+    so.parameter_tolerance = ptol;
+    so.max_num_iterations = o.max_iterations;
+    so.logging_type = ceres::SILENT;
+  };
   Outcome out;
   // Starts outside the bounds are moved onto them.
   for (size_t j = 0; j < r.k(); ++j) {
@@ -272,11 +280,7 @@ Outcome solve(const Residuals& r, std::vector<double> u, bool screen = false) {
     ceres::GradientProblem problem(new Objective(r));
     ceres::GradientProblemSolver::Options so;
     so.line_search_direction_type = ceres::LBFGS;
-    so.function_tolerance = ftol;
-    so.gradient_tolerance = o.gradient_tolerance;
-    so.parameter_tolerance = ptol;
-    so.max_num_iterations = o.max_iterations;
-    so.logging_type = ceres::SILENT;
+    stopping(so);
     ceres::GradientProblemSolver::Summary sum;
     ceres::Solve(so, problem, u.data(), &sum);
     out.termination = termination_name(sum.termination_type);
@@ -300,12 +304,8 @@ Outcome solve(const Residuals& r, std::vector<double> u, bool screen = false) {
     }
     ceres::Solver::Options so;
     so.linear_solver_type = ceres::DENSE_QR;
-    so.function_tolerance = ftol;
-    so.gradient_tolerance = o.gradient_tolerance;
-    so.parameter_tolerance = ptol;
-    so.max_num_iterations = o.max_iterations;
+    stopping(so);
     so.num_threads = 1;
-    so.logging_type = ceres::SILENT;
     ceres::Solver::Summary sum;
     ceres::Solve(so, &problem, &sum);
     out.termination = termination_name(sum.termination_type);

@@ -220,6 +220,15 @@ check "import of a non-numeric value" $?
 
 # Robustness: every value of valid scenarios replaced, one at a time, by hostile values. Each run
 # must end with status 0 or 2 (never a crash or another status), and a failure with one line.
+# A fuzzed run must end with status 0, or with status 2 and one line on stderr ($tmp/e).
+clean_exit() {  # status, name
+  if { [ "$1" -eq 0 ] || { [ "$1" -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ]; }; }; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL: $2: rc=$1 $(head -c 300 "$tmp/e")"
+  fi
+}
 mutations=(-1 0 abc 1e300 "[1, 2]" "{a: 1}" "''" 4294967304 0.5)
 for base in "$SCEN/llama3.1-70b-decode-h100.yaml" "$SCEN/gpt3-175b-train-a100.yaml" "$DATA/serve_small.yaml"; do
   nlines=$(wc -l < "$base")
@@ -238,12 +247,7 @@ for base in "$SCEN/llama3.1-70b-decode-h100.yaml" "$SCEN/gpt3-175b-train-a100.ya
       if [ $rc -eq 0 ] || [ $rc -eq 2 ]; then
         case "$base" in *train*) "$FATHOM" train "$tmp/mut.yaml" > /dev/null 2> "$tmp/e"; rc=$? ;; esac
       fi
-      if { [ $rc -eq 0 ] || { [ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ]; }; }; then
-        pass=$((pass + 1))
-      else
-        fail=$((fail + 1))
-        echo "FAIL: mutation line $i of $(basename "$base") to '$m': rc=$rc $(head -c 300 "$tmp/e")"
-      fi
+      clean_exit $rc "mutation line $i of $(basename "$base") to '$m'"
     done
   done
 done
@@ -255,12 +259,7 @@ for row in 3 4 5 6 7; do
       awk -F, -v OFS=, -v r="$row" -v c="$col" -v v="$m" 'NR == r { $c = v } { print }' "$DATA/fit/scaling_small.csv" > "$tmp/mut.csv"
       "$FATHOM" fit "$tmp/mut.csv" --law chinchilla --grid a=6 --grid b=7 --grid e=0.5 --grid alpha=0.3 --grid beta=0.3 --bootstrap 5 > /dev/null 2> "$tmp/e"
       rc=$?
-      if { [ $rc -eq 0 ] || { [ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ]; }; }; then
-        pass=$((pass + 1))
-      else
-        fail=$((fail + 1))
-        echo "FAIL: fit mutation row $row col $col to '$m': rc=$rc $(head -c 300 "$tmp/e")"
-      fi
+      clean_exit $rc "fit mutation row $row col $col to '$m'"
     done
   done
 done

@@ -1,7 +1,8 @@
 #pragma once
-// SQLite store of run records (the only place that includes sqlite3.h). The file carries its
-// schema version (PRAGMA user_version); opening an older file migrates it; WAL mode lets a
-// reader (the GUI) read while a writer appends.
+// SQLite store of run records. The Fathom database file (store/database.h) holds these and the
+// calibration measurements (store/calib_store.h); it carries its schema version (PRAGMA
+// user_version), opening an older file migrates it, and WAL mode lets a reader (the GUI) read
+// while a writer appends.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,7 +10,8 @@
 
 namespace fathom::store {
 
-inline constexpr int kSchemaVersion = 1;
+// Schema versions: 1 runs; 2 adds devices, calib_runs, measurements, profiles.
+inline constexpr int kSchemaVersion = 2;
 
 struct RunRecord {
   int64_t id = 0;

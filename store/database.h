@@ -1,0 +1,70 @@
+#pragma once
+// Internal to store/: one Fathom database file (SQLite) shared by the run records and the
+// calibration measurements. Opening migrates the file to the current schema (PRAGMA
+// user_version), one transaction per step; WAL lets a reader (the GUI) read while a writer
+// appends; foreign keys are enforced. Only store/*.cpp include this header and sqlite3.h.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+
+#include "store/run_store.h"
+
+namespace fathom::store {
+
+inline constexpr int kDatabaseVersion = kSchemaVersion;
+
+class Database {
+ public:
+  // Opens (creating if needed) and migrates. Throws fathom::InputError naming the path.
+  explicit Database(const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  sqlite3* handle() const { return db_; }
+  const std::string& path() const { return path_; }
+  int user_version() const;
+  void exec(const char* sql);
+  [[noreturn]] void fail(const std::string& what) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+// A prepared statement that finalizes itself; bind by 1-based index.
+class Statement {
+ public:
+  Statement(const Database& db, const char* sql);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  void bind(int i, const std::string& v);
+  void bind(int i, double v);
+  void bind(int i, int64_t v);
+  bool step();  // true while a row is available; throws on error
+  void run();   // a statement that returns no rows
+  void reset();  // ready to run again, every parameter unbound (NULL)
+  std::string text(int c) const;
+  double real(int c) const;
+  int64_t integer(int c) const;
+
+ private:
+  const Database& db_;
+  sqlite3_stmt* st_ = nullptr;
+};
+
+// BEGIN IMMEDIATE … COMMIT; rolled back when destroyed before commit().
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  ~Transaction();
+  void commit();
+
+ private:
+  Database& db_;
+  bool done_ = false;
+};
+
+}  // namespace fathom::store

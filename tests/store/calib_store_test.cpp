@@ -7,16 +7,12 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "store/temp_db.h"
 #include "store/run_store.h"
 
 namespace fathom::store {
 
 namespace {
-std::string temp_db(const char* tag) {
-  auto p = std::filesystem::temp_directory_path() / ("fathom_" + std::string(tag) + "_" + std::to_string(::getpid()) + ".sqlite");
-  std::filesystem::remove(p);
-  return p.string();
-}
 
 DeviceRecord h200() {
   return {0, "GPU-5f1c0000-synthetic", "NVIDIA H200", 132, 150754820096, "9.0"};

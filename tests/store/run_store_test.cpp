@@ -6,16 +6,9 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "store/temp_db.h"
 
 namespace fathom::store {
-
-namespace {
-std::string temp_db(const char* tag) {
-  auto p = std::filesystem::temp_directory_path() / ("fathom_" + std::string(tag) + "_" + std::to_string(::getpid()) + ".sqlite");
-  std::filesystem::remove(p);
-  return p.string();
-}
-}  // namespace
 
 TEST(RunStore, CreatesSchemaAndKeepsRunsAcrossReopen) {
   const std::string path = temp_db("runs");

@@ -67,21 +67,29 @@ static_assert(std::size(kMigrations) == kDatabaseVersion);
 }  // namespace
 
 Database::Database(const std::string& path) : path_(path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
-    fail("expected a database file that can be created or opened");
-  }
-  sqlite3_busy_timeout(db_, 5000);
-  exec("PRAGMA journal_mode=WAL;");
-  exec("PRAGMA foreign_keys=ON;");
-  const int v = user_version();
-  if (v > kDatabaseVersion) {
-    throw InputError(path, "expected a database of schema version <= " + std::to_string(kDatabaseVersion) +
-                               ", found version " + std::to_string(v) + " (written by a newer Fathom)");
-  }
-  for (int i = v; i < kDatabaseVersion; ++i) {
-    Transaction t(*this);
-    exec(kMigrations[i]);
-    t.commit();
+  // A constructor that throws runs no destructor: close the handle here on every failure
+  // (SQLite allocates one even when opening fails).
+  try {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+      fail("expected a database file that can be created or opened");
+    }
+    sqlite3_busy_timeout(db_, 5000);
+    exec("PRAGMA journal_mode=WAL;");
+    exec("PRAGMA foreign_keys=ON;");
+    const int v = user_version();
+    if (v > kDatabaseVersion) {
+      throw InputError(path, "expected a database of schema version <= " + std::to_string(kDatabaseVersion) +
+                                 ", found version " + std::to_string(v) + " (written by a newer Fathom)");
+    }
+    for (int i = v; i < kDatabaseVersion; ++i) {
+      Transaction t(*this);
+      exec(kMigrations[i]);
+      t.commit();
+    }
+  } catch (...) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
   }
 }
 

@@ -1,6 +1,7 @@
 #include "common/yaml.h"
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -230,6 +231,27 @@ YamlNode load_yaml_file(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return parse_yaml(ss.str(), path);
+}
+
+std::string yaml_number(double v) {
+  if (std::isnan(v)) return ".nan";
+  if (std::isinf(v)) return v > 0 ? ".inf" : "-.inf";
+  char b[40];
+  std::snprintf(b, sizeof b, "%.17g", v);
+  return b;
+}
+
+std::string yaml_quote(const std::string& s) {
+  std::string r = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') r += '\\';
+    if (c == '\n') {
+      r += "\\n";
+      continue;
+    }
+    r += c;
+  }
+  return r + "\"";
 }
 
 }  // namespace fathom

@@ -79,4 +79,9 @@ class YamlNode {
 YamlNode load_yaml_file(const std::string& path);
 YamlNode parse_yaml(const std::string& text, const std::string& name);
 
+// Writing YAML by hand: a double that reads back to the same bits (%.17g; .nan, .inf), and a
+// double-quoted string with quotes and backslashes escaped.
+std::string yaml_number(double v);
+std::string yaml_quote(const std::string& s);
+
 }  // namespace fathom

@@ -11,22 +11,8 @@ namespace fathom::fit {
 
 namespace {
 
-std::string g17(double v) {
-  if (std::isnan(v)) return ".nan";
-  if (std::isinf(v)) return v > 0 ? ".inf" : "-.inf";
-  char b[40];
-  std::snprintf(b, sizeof b, "%.17g", v);
-  return b;
-}
-
-std::string quote(const std::string& s) {
-  std::string r = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') r += '\\';
-    r += c;
-  }
-  return r + "\"";
-}
+std::string g17(double v) { return yaml_number(v); }
+std::string quote(const std::string& s) { return yaml_quote(s); }
 
 std::string interval(const Interval& iv) {
   return "low: " + g17(iv.low) + ", high: " + g17(iv.high) + ", median: " + g17(iv.median) + ", sd: " + g17(iv.sd);

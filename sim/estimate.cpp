@@ -14,7 +14,7 @@ std::string to_string(EstimateKind k) { return k == EstimateKind::kTrainStep ? "
 EstimateResult estimate(const Scenario& s, EstimateKind kind) {
   EstimateResult r;
   r.kind = kind;
-  auto eff = std::make_shared<hw::DefaultEfficiencyModel>(s.efficiency);
+  auto eff = hw::make_efficiency_model(s.efficiency, s.profile);
   hw::CostModel cm(s.gpu, s.cluster, eff, {}, s.collective_algo);
   std::vector<hw::Op> ops;
   const model::ParamCount pc = model::count_params(s.model);

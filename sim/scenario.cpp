@@ -211,7 +211,16 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
     }
   }
   if (auto e = root.find("efficiency")) {
-    e->expect_keys({"gemm", "attention", "memory", "launch_overhead"});
+    e->expect_keys({"gemm", "attention", "memory", "launch_overhead", "profile"});
+    if (auto v = e->find("profile")) {
+      // Relative to the scenario file, like every other path in it.
+      std::filesystem::path path(v->as_string());
+      if (path.is_relative() && !root.file().empty()) path = std::filesystem::path(root.file()).parent_path() / path;
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(path, ec)) v->fail("a calibrated profile file (fathom calib fit --out)");
+      s.profile = std::make_shared<hw::CalibratedProfile>(hw::load_profile(path.string()));
+      hw::check_profile_matches(*s.profile, s.gpu, v->where());
+    }
     if (auto v = e->find("gemm")) {
       s.efficiency.gemm_override = v->as_positive_number();
       if (s.efficiency.gemm_override > 1) v->fail("a fraction in (0, 1]");

@@ -7,6 +7,7 @@
 #include "hw/catalog.h"
 #include "hw/collective.h"
 #include "hw/efficiency.h"
+#include "hw/profile.h"
 #include "sim/model/model_catalog.h"
 #include "sim/model/ops_builder.h"
 #include "sim/serve/config.h"
@@ -41,6 +42,8 @@ struct Scenario {
   hw::ClusterSpec cluster;
   model::Precision precision;
   hw::DefaultEfficiencyOptions efficiency;
+  // A calibrated profile (efficiency.profile, or --profile): replaces the defaults where it has fits.
+  std::shared_ptr<const hw::CalibratedProfile> profile;
   hw::CollectiveAlgo collective_algo = hw::CollectiveAlgo::kAuto;
   std::optional<ServeSection> serve;
   std::optional<TrainSection> train;

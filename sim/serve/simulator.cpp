@@ -273,7 +273,7 @@ Engine::Engine(const sim::Scenario& s, const ServeOptions& o)
   accept_rng_ = des::Rng(workload_.seed, 5);
   block_size_ = cfg_.kv.block_size;
   simple_blocks_ = cfg_.kv.compression >= 1.0;
-  auto eff = std::make_shared<hw::DefaultEfficiencyModel>(s.efficiency);
+  auto eff = hw::make_efficiency_model(s.efficiency, s.profile);
   costmodel_ = std::make_shared<hw::CostModel>(s.gpu, s.cluster, eff, hw::CollectiveOptions{}, s.collective_algo);
   if (cfg_.spec.draft) spec_q_ = cfg_.spec.tokens + 1;
 

@@ -189,12 +189,13 @@ double activation_bytes_per_token_layer(const model::ModelSpec& m, const TrainCo
 }
 
 TrainModel::TrainModel(model::ModelSpec m, hw::GpuSpec gpu, hw::ClusterSpec cluster, model::Precision precision,
-                       hw::DefaultEfficiencyOptions efficiency, hw::CollectiveAlgo algo, double usd_per_gpu_hour)
+                       hw::DefaultEfficiencyOptions efficiency, hw::CollectiveAlgo algo, double usd_per_gpu_hour,
+                       std::shared_ptr<const hw::CalibratedProfile> profile)
     : m_(std::move(m)),
       gpu_(std::move(gpu)),
       cluster_(std::move(cluster)),
       precision_(precision),
-      cost_(gpu_, cluster_, std::make_shared<hw::DefaultEfficiencyModel>(efficiency), {}, algo),
+      cost_(gpu_, cluster_, hw::make_efficiency_model(efficiency, std::move(profile)), {}, algo),
       usd_per_gpu_hour_(usd_per_gpu_hour) {
   const model::ParamCount pc = model::count_params(m_);
   const double h = static_cast<double>(m_.hidden_size);

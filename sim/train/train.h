@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "hw/cost.h"
+#include "hw/profile.h"
 #include "sim/model/model_spec.h"
 #include "sim/model/ops_builder.h"
 
@@ -149,7 +150,7 @@ class TrainModel {
  public:
   TrainModel(model::ModelSpec m, hw::GpuSpec gpu, hw::ClusterSpec cluster, model::Precision precision,
              hw::DefaultEfficiencyOptions efficiency = {}, hw::CollectiveAlgo algo = hw::CollectiveAlgo::kAuto,
-             double usd_per_gpu_hour = 0);
+             double usd_per_gpu_hour = 0, std::shared_ptr<const hw::CalibratedProfile> profile = nullptr);
 
   // Memory and step time; never throws for a configuration that check_config accepts, and
   // reports check_config's problem (or memory over capacity) in `infeasible`.

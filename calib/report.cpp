@@ -1,0 +1,99 @@
+#include "calib/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+
+#include "calib/profile_fit.h"
+
+namespace fathom::calib {
+
+namespace {
+
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const size_t i = static_cast<size_t>(std::floor(pos));
+  const size_t j = std::min(i + 1, v.size() - 1);
+  return v[i] + (pos - static_cast<double>(i)) * (v[j] - v[i]);
+}
+
+std::string group_of(const store::MeasurementRecord& m) {
+  if (m.kind == "gemm") return "gemm " + m.dtype;
+  if (m.kind == "memory") return "memory " + m.name;
+  return m.kind;
+}
+
+double heldout_of(const hw::CalibratedProfile& p, const std::string& group) {
+  const hw::FitQuality* q = nullptr;
+  if (group.rfind("gemm ", 0) == 0) {
+    auto it = p.gemm.find(group.substr(5));
+    if (it != p.gemm.end()) q = &it->second.quality;
+  } else if (group.rfind("memory ", 0) == 0) {
+    auto it = p.memory.find(group.substr(7));
+    if (it != p.memory.end()) q = &it->second.quality;
+  } else if (group == "elementwise" && p.elementwise) {
+    q = &p.elementwise->quality;
+  } else if (group == "reduction" && p.reduction) {
+    q = &p.reduction->quality;
+  } else if (group == "attention" && p.attention) {
+    q = &p.attention->quality;
+  }
+  return q && q->points > 0 ? q->heldout_median : std::nan("");
+}
+
+}  // namespace
+
+CalibReport make_report(const std::vector<store::MeasurementRecord>& measurements, const hw::GpuSpec& gpu,
+                        const hw::CalibratedProfile* profile) {
+  const hw::DefaultEfficiencyModel def;
+  std::unique_ptr<hw::CalibratedEfficiencyModel> cal;
+  if (profile) cal = std::make_unique<hw::CalibratedEfficiencyModel>(std::make_shared<hw::CalibratedProfile>(*profile));
+
+  struct Acc {
+    std::vector<double> measured, err_def, err_cal;
+  };
+  std::map<std::string, Acc> acc;
+  CalibReport r;
+  for (const store::MeasurementRecord& m : measurements) {
+    const std::string g = group_of(m);
+    Acc& a = acc[g];
+    a.measured.push_back(m.time_s);
+    if (m.kind == "launch") {
+      const double d = def.launch_overhead_s(hw::Op{}, gpu);
+      a.err_def.push_back(std::abs(d / m.time_s - 1));
+      if (profile && profile->launch_gap_s) a.err_cal.push_back(std::abs(*profile->launch_gap_s / m.time_s - 1));
+      continue;
+    }
+    hw::Op op;
+    bool ok = false;
+    try {
+      ok = measurement_op(m, op);
+    } catch (const std::invalid_argument&) {
+      ok = false;
+    }
+    if (!ok || !(op.flops > 0 || op.bytes > 0)) {
+      ++r.unpredicted;
+      continue;
+    }
+    a.err_def.push_back(std::abs(predicted_kernel_time(def, gpu, op) / m.time_s - 1));
+    if (cal) a.err_cal.push_back(std::abs(predicted_kernel_time(*cal, gpu, op) / m.time_s - 1));
+  }
+  for (auto& [g, a] : acc) {
+    ReportRow row;
+    row.group = g;
+    row.points = a.measured.size();
+    row.measured_median_s = quantile(a.measured, 0.5);
+    row.default_median = quantile(a.err_def, 0.5);
+    row.default_p90 = quantile(a.err_def, 0.9);
+    row.calibrated_median = quantile(a.err_cal, 0.5);
+    row.calibrated_p90 = quantile(a.err_cal, 0.9);
+    row.heldout_median = profile ? heldout_of(*profile, g) : std::nan("");
+    r.rows.push_back(row);
+  }
+  return r;
+}
+
+}  // namespace fathom::calib

@@ -27,6 +27,16 @@ hw::HardwareCatalog hardware() { return hw::HardwareCatalog::load((fs::path(data
 model::ModelCatalog models() { return model::ModelCatalog::load((fs::path(data_dir()) / "models").string()); }
 }  // namespace
 
+void apply_profile_flag(sim::Scenario& s, const CommonFlags& f) {
+  if (f.profile.empty()) return;
+  std::error_code ec;
+  if (!fs::is_regular_file(f.profile, ec)) {
+    throw FlagError("--profile", "expected a calibrated profile file (fathom calib fit --out), found '" + f.profile + "'");
+  }
+  s.profile = std::make_shared<hw::CalibratedProfile>(hw::load_profile(f.profile));
+  hw::check_profile_matches(*s.profile, s.gpu, "--profile");
+}
+
 void emit(const std::string& text, const CommonFlags& f) {
   if (f.output.empty()) {
     std::cout << text;
@@ -102,6 +112,7 @@ int cmd_estimate(const std::string& scenario, const std::string& phase, size_t t
   auto hwc = hardware();
   auto mc = models();
   sim::Scenario s = sim::load_scenario(scenario, hwc, mc);
+  apply_profile_flag(s, f);
   sim::EstimateKind kind;
   if (phase == "train") {
     if (!s.train) throw FlagError("--phase", "expected a scenario with a 'train' section for --phase train, " + scenario + " has none");

@@ -5,11 +5,16 @@
 #include <string>
 #include <vector>
 
+namespace fathom::sim {
+struct Scenario;
+}
+
 namespace fathom::cli {
 
 struct CommonFlags {
   std::string format = "table";
   std::string output;  // empty: standard output
+  std::string profile;  // estimate/train/serve: a calibrated profile replacing the scenario's efficiencies
 };
 
 int cmd_catalog(const std::string& what, const CommonFlags& f);
@@ -75,6 +80,31 @@ struct OptimalFlags {
 int cmd_optimal(const OptimalFlags& flags, const CommonFlags& f);
 int cmd_validate_fitting(const std::string& chinchilla, const std::string& datablations, int64_t random_starts,
                          int64_t resamples, int64_t threads, const CommonFlags& f);
+
+struct CalibFlags {
+  std::string db;
+  bool quick = false;
+  int64_t device = 0;        // CUDA device index (calib run)
+  std::string device_uuid;   // --device: which device of a database (fit, report)
+  std::string gpu;           // catalog GPU (synth; fit/report when the name does not match)
+  std::string models, tokens, tp;  // model GEMM shapes of the plan
+  double budget_s = 0;
+  int64_t seed = 1;
+  double noise = 0.02;
+  std::string out;      // fit: the profile YAML
+  std::string profile;  // report: a profile YAML instead of the database's latest
+  int64_t folds = 5;
+  int64_t threads = 0;
+};
+int cmd_calib_plan(const CalibFlags& f, const CommonFlags& c);
+int cmd_calib_run(const CalibFlags& f, const CommonFlags& c);
+int cmd_calib_synth(const CalibFlags& f, const CommonFlags& c);
+int cmd_calib_import_torch(const std::string& trace, const CalibFlags& f, const CommonFlags& c);
+int cmd_calib_fit(const std::string& db, const CalibFlags& f, const CommonFlags& c);
+int cmd_calib_report(const std::string& db, const CalibFlags& f, const CommonFlags& c);
+
+// --profile: loads the profile into the scenario (replacing efficiency.profile), checking its GPU.
+void apply_profile_flag(sim::Scenario& s, const CommonFlags& f);
 
 // Prints `text` to standard output, or writes it atomically to --output.
 void emit(const std::string& text, const CommonFlags& f);

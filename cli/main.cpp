@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   est->add_option("--top", top, "Show only the N most expensive operations in the table (0: all)")->default_val(0);
   est->add_option("--db", db, "Also record the run in this SQLite database");
   add_common(est);
+  est->add_option("--profile", common.profile, "Calibrated profile (fathom calib fit) replacing the efficiency defaults");
 
   cli::TrainFlags tflags;
   auto* trn = app.add_subcommand("train", "Training step time, memory per GPU and time to train; --search ranks every layout");
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   auto* top_opt = trn->add_option("--top", tflags.top, "Search: configurations to show (default 10)");
   trn->add_option("--db", tflags.db, "Also record the run in this SQLite database");
   add_common(trn);
+  trn->add_option("--profile", common.profile, "Calibrated profile (fathom calib fit) replacing the efficiency defaults");
 
   cli::ServeFlags sflags;
   auto* srv = app.add_subcommand("serve", "Simulate serving a workload: latency percentiles, throughput, goodput, cost");
@@ -64,6 +66,7 @@ int main(int argc, char** argv) {
   srv->add_option("--db", sflags.db, "Also record the run in this SQLite database");
   srv->add_option("--seed", sflags.seed, "Random seed (default: the workload's seed)")->check(CLI::NonNegativeNumber);
   add_common(srv);
+  srv->add_option("--profile", common.profile, "Calibrated profile (fathom calib fit) replacing the efficiency defaults");
 
   auto* validate = app.add_subcommand("validate", "Compare predictions with published measurements");
   validate->require_subcommand(1);
@@ -142,6 +145,54 @@ int main(int argc, char** argv) {
   opt->add_option("--losses", oflags.losses, "Loss levels of the iso-loss curves")->delimiter(',');
   add_common(opt);
 
+  cli::CalibFlags cflags;
+  auto* calib = app.add_subcommand("calib", "Calibrate a GPU: measure kernels through CUPTI, fit a hardware profile (docs/calibration.md)");
+  calib->require_subcommand(1);
+  auto add_plan_flags = [&](CLI::App* c) {
+    c->add_flag("--quick", cflags.quick, "The quick plan (about a minute on an H100-class GPU)");
+    c->add_option("--models", cflags.models, "Catalog models whose GEMM shapes join the plan, comma-separated (default llama-3.1-8b,llama-3.1-70b,llama-3.1-405b,mixtral-8x7b; quick llama-3.1-8b)");
+    c->add_option("--tokens", cflags.tokens, "Token counts of those GEMMs (default 1,16,128,1024,4096,16384; quick 1,256,4096)");
+    c->add_option("--tp", cflags.tp, "Tensor-parallel degrees of those GEMMs (default 1,2,4,8; quick 1,8)");
+  };
+  auto* cplan = calib->add_subcommand("plan", "Print what calib run would measure");
+  add_plan_flags(cplan);
+  add_common(cplan);
+  auto* crun = calib->add_subcommand("run", "Run the CUDA microbenchmark suite on a GPU into a database (exit 3 without a GPU)");
+  crun->add_option("--db", cflags.db, "Calibration database (SQLite; created if absent)")->required();
+  crun->add_option("--device-index", cflags.device, "CUDA device index (default 0)");
+  crun->add_option("--budget", cflags.budget_s, "Stop starting GEMMs after this many seconds (0: no limit)");
+  crun->add_option("--seed", cflags.seed, "Seed of the random inputs");
+  add_plan_flags(crun);
+  add_common(crun);
+  auto* csynth = calib->add_subcommand("synth", "Generate SYNTHETIC measurements from a documented ground truth (for tests and demos)");
+  csynth->add_option("--db", cflags.db, "Calibration database (SQLite; created if absent)")->required();
+  csynth->add_option("--gpu", cflags.gpu, "Catalog GPU whose datasheet scales the ground truth (default h200-sxm)");
+  csynth->add_option("--seed", cflags.seed, "Seed of the noise (default 1)");
+  csynth->add_option("--noise", cflags.noise, "Standard deviation of log time per repeat (default 0.02)");
+  add_plan_flags(csynth);
+  add_common(csynth);
+  std::string torch_trace;
+  auto* cimport = calib->add_subcommand("import-torch", "Import a PyTorch profiler trace (Chrome JSON with shapes) into a database");
+  cimport->add_option("trace", torch_trace, "Trace written by torch.profiler export_chrome_trace")->required();
+  cimport->add_option("--db", cflags.db, "Calibration database (SQLite; created if absent)")->required();
+  add_common(cimport);
+  std::string calib_db;
+  auto* cfit = calib->add_subcommand("fit", "Fit per-kind efficiencies to a database's measurements; write a profile YAML");
+  cfit->add_option("database", calib_db, "Calibration database")->required();
+  cfit->add_option("--out", cflags.out, "Profile YAML to write")->required();
+  cfit->add_option("--device", cflags.device_uuid, "Device UUID or name, when the database holds several");
+  cfit->add_option("--gpu", cflags.gpu, "Catalog GPU of the device, when its name does not say");
+  cfit->add_option("--folds", cflags.folds, "Folds of the held-out error (default 5)");
+  cfit->add_option("--seed", cflags.seed, "Seed of the fold assignment (default 1)");
+  cfit->add_option("--threads", cflags.threads, "Threads of the multi-start fits (default: all cores)");
+  add_common(cfit);
+  auto* creport = calib->add_subcommand("report", "Measured against predicted per kind: defaults and calibrated profile");
+  creport->add_option("database", calib_db, "Calibration database")->required();
+  creport->add_option("--profile", cflags.profile, "Profile YAML (default: the database's latest for the device)");
+  creport->add_option("--device", cflags.device_uuid, "Device UUID or name, when the database holds several");
+  creport->add_option("--gpu", cflags.gpu, "Catalog GPU of the device, when its name does not say");
+  add_common(creport);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -176,6 +227,17 @@ int main(int argc, char** argv) {
     }
     if (pred->parsed()) return cli::cmd_predict(predict_result, predict_values, common);
     if (opt->parsed()) return cli::cmd_optimal(oflags, common);
+    if (calib->parsed()) {
+      if (common.format != "table" && common.format != "json") {
+        throw FlagError("--format", "expected table or json for calib commands, found '" + common.format + "'");
+      }
+      if (cplan->parsed()) return cli::cmd_calib_plan(cflags, common);
+      if (crun->parsed()) return cli::cmd_calib_run(cflags, common);
+      if (csynth->parsed()) return cli::cmd_calib_synth(cflags, common);
+      if (cimport->parsed()) return cli::cmd_calib_import_torch(torch_trace, cflags, common);
+      if (cfit->parsed()) return cli::cmd_calib_fit(calib_db, cflags, common);
+      if (creport->parsed()) return cli::cmd_calib_report(calib_db, cflags, common);
+    }
     if (vserving->parsed()) return cli::cmd_validate_serving(serving_csv, queueing, queue_requests, common);
   } catch (const fathom::Error& e) {
     std::string msg = e.what();

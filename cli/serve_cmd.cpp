@@ -157,6 +157,7 @@ int cmd_serve(const ServeFlags& sf, const CommonFlags& f) {
   auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
   auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
   sim::Scenario s = sim::load_scenario(sf.scenario, hwc, mc);
+  apply_profile_flag(s, f);
   if (!s.serve || !s.serve->sim) {
     throw InputError(s.file, "expected a 'serve' section with a 'workload' for fathom serve, found none");
   }

@@ -264,5 +264,71 @@ for row in 3 4 5 6 7; do
   done
 done
 
+# fathom calib: plan, run without a GPU (exit 3), synthetic data, fit, report, profile in the
+# cost chain, PyTorch trace import, and bad input.
+"$FATHOM" calib plan --quick --format json > "$tmp/plan.json"; check "calib plan exits 0" $?
+python3 -c "import json; d=json.load(open('$tmp/plan.json')); assert len(d['gemms'])>10 and d['benchmarks']>50" 2>/dev/null
+check "calib plan has model GEMMs" $?
+"$FATHOM" calib run --db "$tmp/gpu.sqlite" --quick > "$tmp/o" 2> "$tmp/e"; rc=$?
+[ $rc -eq 3 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ] && grep -q "GPU\|CUDA" "$tmp/e" && [ ! -e "$tmp/gpu.sqlite" ]
+check "calib run without a GPU: one line, exit 3, no database (rc=$rc: $(cat "$tmp/e"))" $?
+"$FATHOM" calib synth --db "$tmp/syn.sqlite" --quick --seed 3 > "$tmp/o"; check "calib synth exits 0" $?
+[ "$(sqlite3 "$tmp/syn.sqlite" "select kind from calib_runs")" = synthetic ] && \
+  [ "$(sqlite3 "$tmp/syn.sqlite" "select count(*) from measurements")" -gt 100 ]; check "synthetic run recorded as synthetic" $?
+"$FATHOM" calib synth --db "$tmp/syn2.sqlite" --quick --seed 3 > /dev/null
+[ "$(sqlite3 "$tmp/syn.sqlite" "select group_concat(time_s) from measurements")" = \
+  "$(sqlite3 "$tmp/syn2.sqlite" "select group_concat(time_s) from measurements")" ]; check "calib synth is deterministic" $?
+"$FATHOM" calib fit "$tmp/syn.sqlite" --out "$tmp/h200.yaml" --format json > "$tmp/fit.json"; check "calib fit exits 0" $?
+python3 -c "
+import json; d=json.load(open('$tmp/fit.json')); g={x['group']:x for x in d['groups']}
+assert d['device']['synthetic'] and d['device']['gpu']=='h200-sxm'
+for k in ('gemm bf16','gemm fp8','memory copy','elementwise','reduction'): assert g[k]['heldout_median']<=0.05, (k, g[k])
+assert abs(g['gemm bf16']['params']['eta']/0.80-1)<0.05" 2>/dev/null; check "calib fit: held-out median <= 5%, bf16 peak fraction recovered" $?
+grep -q "^synthetic: true" "$tmp/h200.yaml" && grep -q "^gemm:" "$tmp/h200.yaml"; check "profile YAML written, marked synthetic" $?
+[ "$(sqlite3 "$tmp/syn.sqlite" "select count(*) from profiles")" = 1 ]; check "profile stored in the database" $?
+"$FATHOM" calib fit "$tmp/syn.sqlite" --out "$tmp/h200b.yaml" --threads 1 > /dev/null
+cmp -s "$tmp/h200.yaml" "$tmp/h200b.yaml"; check "calib fit: same profile on 1 thread" $?
+"$FATHOM" calib report "$tmp/syn.sqlite" > "$tmp/rep.txt"; check "calib report exits 0" $?
+grep -q "SYNTHETIC" "$tmp/rep.txt" && grep -q "gemm bf16" "$tmp/rep.txt"; check "calib report names synthetic data and kinds" $?
+"$FATHOM" calib report "$tmp/syn.sqlite" --profile "$tmp/h200.yaml" --format json | python3 -c "
+import json,sys; r={x['group']:x for x in json.load(sys.stdin)['rows']}
+assert r['gemm bf16']['calibrated_median'] < r['gemm bf16']['default_median']
+assert r['memory copy']['calibrated_median'] < 0.05" 2>/dev/null; check "calib report: calibrated beats defaults" $?
+"$FATHOM" estimate "$SCEN/mixtral-8x7b-prefill-h200.yaml" --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['summary']['time_s'])" > "$tmp/t0"
+"$FATHOM" estimate "$SCEN/mixtral-8x7b-prefill-h200.yaml" --profile "$tmp/h200.yaml" --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['summary']['time_s'])" > "$tmp/t1"
+[ -s "$tmp/t1" ] && ! cmp -s "$tmp/t0" "$tmp/t1"; check "estimate --profile changes the prediction" $?
+"$FATHOM" estimate "$SCEN/llama3.1-70b-decode-h100.yaml" --profile "$tmp/h200.yaml" > /dev/null 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ] && grep -q "h200-sxm" "$tmp/e"; check "a profile of another GPU is refused" $?
+printf 'profile: 1\ngpu: h200-sxm\ngemm:\n  bf16: {peak_fraction: 2, k_half: 1, memory_fraction: 0.5, fixed_s: 1e-6}\n' > "$tmp/badprof.yaml"
+"$FATHOM" estimate "$SCEN/mixtral-8x7b-prefill-h200.yaml" --profile "$tmp/badprof.yaml" > /dev/null 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && grep -q "badprof.yaml:4" "$tmp/e"; check "bad profile names file:line" $?
+if [ -f "$DATA/calib/torch_trace_small.json" ]; then
+  "$FATHOM" calib import-torch "$DATA/calib/torch_trace_small.json" --db "$tmp/tt.sqlite" > "$tmp/o"; check "calib import-torch exits 0" $?
+  [ "$(sqlite3 "$tmp/tt.sqlite" "select count(*) from measurements where kind='gemm'")" -gt 0 ] && \
+    [ "$(sqlite3 "$tmp/tt.sqlite" "select kind from calib_runs")" = torch-trace ]; check "torch trace: GEMMs recorded" $?
+  "$FATHOM" calib import-torch "$DATA/calib/torch_trace_small.json" --db "$tmp/syn.sqlite" > /dev/null
+  "$FATHOM" calib fit "$tmp/syn.sqlite" --out "$tmp/x.yaml" > /dev/null 2> "$tmp/e"; rc=$?
+  [ $rc -eq 2 ] && grep -q -- "--device" "$tmp/e" && [ ! -e "$tmp/x.yaml" ]; check "two devices need --device" $?
+  for f in "$DATA"/calib/bad/*.json; do
+    rm -f "$tmp/bad.sqlite"
+    "$FATHOM" calib import-torch "$f" --db "$tmp/bad.sqlite" > /dev/null 2> "$tmp/e"; rc=$?
+    [ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ] && grep -qF "$(basename "$f")" "$tmp/e" && [ ! -e "$tmp/bad.sqlite" ]
+    check "import-torch $(basename "$f"): one line, exit 2, no database ($(cat "$tmp/e"))" $?
+  done
+fi
+"$FATHOM" calib fit "$tmp/none.sqlite" --out "$tmp/x.yaml" > /dev/null 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && [ ! -e "$tmp/none.sqlite" ] && [ ! -e "$tmp/x.yaml" ]; check "calib fit of a missing database: exit 2, nothing created" $?
+"$FATHOM" calib report "$tmp/syn.sqlite" --device nope > /dev/null 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && grep -q -- "--device" "$tmp/e"; check "calib report --device unknown" $?
+"$FATHOM" calib report "$tmp/syn2.sqlite" --format csv > /dev/null 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && grep -q -- "--format" "$tmp/e"; check "calib report --format csv is refused" $?
+"$FATHOM" calib synth --db "$tmp/n.sqlite" --noise -1 > /dev/null 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && [ ! -e "$tmp/n.sqlite" ]; check "calib synth --noise -1: exit 2, no database" $?
+"$FATHOM" calib plan --tokens 0 > /dev/null 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && grep -q -- "--tokens" "$tmp/e"; check "calib plan --tokens 0" $?
+echo "garbage" > "$tmp/notdb.sqlite"
+"$FATHOM" calib fit "$tmp/notdb.sqlite" --out "$tmp/x.yaml" > /dev/null 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ] && [ ! -e "$tmp/x.yaml" ]; check "calib fit of a file that is not a database" $?
+
 echo "cli end-to-end: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -113,7 +113,18 @@ GroupFit fit_group(const Group& g, const ProfileFitOptions& o) {
   for (size_t i = 0; i < n; ++i) order[i] = i;
   Rng rng(o.seed, 0x6361'6c69'62ULL);
   for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-  const int folds = static_cast<int>(std::min<size_t>(static_cast<size_t>(std::max(2, o.folds)), n));
+  // Each training split must keep more points than the law has parameters: fewer folds when
+  // the group is small, and no held-out error at all when even two folds cannot.
+  const size_t k = g.params.size();
+  int folds = static_cast<int>(std::min<size_t>(static_cast<size_t>(std::max(2, o.folds)), n));
+  while (folds >= 2 && n - (n + static_cast<size_t>(folds) - 1) / static_cast<size_t>(folds) < k + 1) --folds;
+  if (folds < 2) {
+    out.quality.points = static_cast<int>(n);
+    out.quality.folds = 0;
+    out.quality.heldout_median = out.quality.heldout_p90 = std::nan("");
+    out.quality.insample_median = median_of(insample);
+    return out;
+  }
   std::vector<double> held(n, std::nan(""));
   for (int f = 0; f < folds; ++f) {
     std::vector<size_t> train, test;
@@ -326,10 +337,10 @@ ProfileFit fit_profile(const std::vector<store::MeasurementRecord>& measurements
   if (unused > 0) out.notes.push_back(fmt::format("{} measurements of kinds without a fit (kernel, or no FLOPs/bytes) were not used", unused));
 
   auto enough = [&](const Group& g) {
-    if (g.data.size() >= static_cast<size_t>(std::max<int>(options.min_points, static_cast<int>(g.params.size()) + 2))) return true;
+    if (g.data.size() >= static_cast<size_t>(std::max<int>(options.min_points, static_cast<int>(g.params.size()) + 3))) return true;
     if (g.data.size() > 0) {
       out.notes.push_back(fmt::format("{}: {} measurements, fewer than {}; left to the defaults", g.name, g.data.size(),
-                                      std::max<int>(options.min_points, static_cast<int>(g.params.size()) + 2)));
+                                      std::max<int>(options.min_points, static_cast<int>(g.params.size()) + 3)));
     }
     return false;
   };
@@ -383,9 +394,11 @@ ProfileFit fit_profile(const std::vector<store::MeasurementRecord>& measurements
   }
   if (!launch.empty()) p.launch_gap_s = median_of(launch);
   if (out.groups.empty() && !p.launch_gap_s) {
+    std::string why;
+    for (const std::string& n : out.notes) why += "; " + n;
     throw InputError(where, fmt::format("expected measurements to fit (gemm, memory, elementwise, reduction, attention "
-                                        "or launch), found none usable among {}",
-                                        measurements.size()));
+                                        "or launch), found none usable among {}{}",
+                                        measurements.size(), why));
   }
   return out;
 }

@@ -26,9 +26,16 @@ FitQuality parse_quality(const YamlNode& m) {
   FitQuality q;
   if (auto v = m.find("points")) q.points = static_cast<int>(std::min<int64_t>(v->as_nonnegative_int(), 1 << 30));
   if (auto v = m.find("folds")) q.folds = static_cast<int>(std::min<int64_t>(v->as_nonnegative_int(), 1000));
-  if (auto v = m.find("heldout_median")) q.heldout_median = v->as_nonnegative_number();
-  if (auto v = m.find("heldout_p90")) q.heldout_p90 = v->as_nonnegative_number();
-  if (auto v = m.find("insample_median")) q.insample_median = v->as_nonnegative_number();
+  // An error is ≥ 0, or .nan when the group was too small to hold points out.
+  auto error = [](const YamlNode& v) {
+    if (v.is_scalar() && (v.raw().Scalar() == ".nan" || v.raw().Scalar() == ".NaN")) return std::nan("");
+    const double x = v.as_number();
+    if (!(x >= 0) && !std::isnan(x)) v.fail("an error >= 0 (or .nan)");
+    return x;
+  };
+  if (auto v = m.find("heldout_median")) q.heldout_median = error(*v);
+  if (auto v = m.find("heldout_p90")) q.heldout_p90 = error(*v);
+  if (auto v = m.find("insample_median")) q.insample_median = error(*v);
   return q;
 }
 

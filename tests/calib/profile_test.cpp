@@ -342,3 +342,38 @@ TEST(RealMeasurements, CommittedDatabasesFitAndReport) {
 
 }  // namespace
 }  // namespace fathom::calib
+
+namespace fathom::calib {
+namespace {
+
+// A kind with too few points for cross-validation is still fitted; its held-out error is .nan
+// in the profile, which reads back.
+TEST(ProfileFit, SmallGroupsFitWithoutHeldOutError) {
+  const Fixture& f = fixture();
+  std::vector<store::MeasurementRecord> few;
+  for (const auto& m : f.ms) {
+    if (m.kind == "gemm" && m.dtype == "bf16" && few.size() < 7) few.push_back(m);
+  }
+  ASSERT_EQ(few.size(), 7u);
+  ProfileFitOptions o;
+  o.threads = 1;
+  const ProfileFit seven = fit_profile(few, f.gpu, f.device, o, "few.sqlite");
+  ASSERT_EQ(seven.groups.size(), 1u);
+  EXPECT_EQ(seven.groups[0].quality.folds, 5);  // 7 points, 5 folds: each split trains on 5
+  few.pop_back();
+  try {  // below params + 3: left to the defaults; with nothing else to fit, an error saying why
+    fit_profile(few, f.gpu, f.device, o, "few.sqlite");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("gemm bf16: 6 measurements, fewer than 7"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(fit_profile(std::vector<store::MeasurementRecord>(few.begin(), few.begin() + 2), f.gpu, f.device, o, "x"),
+               InputError);
+  hw::CalibratedProfile p = seven.profile;
+  p.gemm["bf16"].quality.heldout_median = std::nan("");
+  const hw::CalibratedProfile back = hw::parse_profile(parse_yaml(hw::profile_to_yaml(p), "p.yaml"));
+  EXPECT_TRUE(std::isnan(back.gemm.at("bf16").quality.heldout_median));
+}
+
+}  // namespace
+}  // namespace fathom::calib

@@ -75,13 +75,20 @@ Timing Bench::time(const std::string& label, int copies, const Launch& launch, c
   }
   Timing t;
   for (int r = 0; r < plan_.repeats; ++r) {
-    const int copy = use++ % copies;
-    launch(copy);
-    synchronize(label);
-    const std::vector<cupti::KernelRecord> records = tracer_.take_kernels();
+    int copy = 0;
+    std::vector<cupti::KernelRecord> records;
+    // A repeat whose only records came back without timestamps (tracer.untimed()) is run again
+    // on the next copy, twice at most, rather than ending the whole run.
+    for (int attempt = 0; attempt < 3 && records.empty(); ++attempt) {
+      copy = use++ % copies;
+      launch(copy);
+      synchronize(label);
+      records = tracer_.take_kernels();
+    }
     if (records.empty()) {
-      throw std::runtime_error(label + ": CUPTI returned no kernel record for timed repeat " + std::to_string(r + 1) +
-                               " of " + std::to_string(plan_.repeats) + " (expected at least one)");
+      throw std::runtime_error(label + ": CUPTI returned no timed kernel record for timed repeat " +
+                               std::to_string(r + 1) + " of " + std::to_string(plan_.repeats) +
+                               " in 3 tries (expected at least one)");
     }
     uint64_t first = std::numeric_limits<uint64_t>::max(), last = 0;
     const cupti::KernelRecord* main = &records.front();

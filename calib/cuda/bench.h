@@ -66,8 +66,8 @@ class Bench {
 
   // Runs the protocol: syncs and discards what ran before (the fills), `warmup` launches, then
   // `repeats` timed ones on copies warmup, warmup + 1, … (mod copies). `check` (optional) runs
-  // on the first timed repeat's copy, after it completed. Throws naming `label` when a repeat
-  // brought back no kernel record.
+  // on the first timed repeat's copy, after it completed. A repeat that brought back no timed
+  // kernel record runs again (twice at most); throws naming `label` when it still has none.
   Timing time(const std::string& label, int copies, const Launch& launch, const Check& check = {});
 
   // Syncs and discards earlier records, runs `work`, syncs, and returns its kernel records.

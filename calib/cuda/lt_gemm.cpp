@@ -7,8 +7,8 @@ namespace fathom::calib::cuda {
 
 void check_lt(cublasStatus_t s, const std::string& what) {
   if (s == CUBLAS_STATUS_SUCCESS) return;
-  throw std::runtime_error(what + " failed: " + cublasLtGetStatusName(s) + " (" + std::to_string(static_cast<int>(s)) +
-                           "): " + cublasLtGetStatusString(s));
+  throw LtError(what + " failed: " + cublasLtGetStatusName(s) + " (" + std::to_string(static_cast<int>(s)) +
+                "): " + cublasLtGetStatusString(s));
 }
 
 std::optional<GemmTypes> gemm_types(const std::string& dtype) {

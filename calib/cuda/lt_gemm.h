@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "calib/cuda/kernels.h"
@@ -15,7 +16,14 @@
 
 namespace fathom::calib::cuda {
 
-// Throws std::runtime_error("<what> failed: <cuBLAS status name> (<code>): <description>").
+// A cuBLASLt call returned an error status (not a CUDA error: the device stays usable, so the
+// suite can skip the one product and go on).
+class LtError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Throws LtError("<what> failed: <cuBLAS status name> (<code>): <description>").
 void check_lt(cublasStatus_t s, const std::string& what);
 
 // The cuBLASLt types of a measurement dtype (bf16, fp16, tf32, fp32, fp8).

@@ -58,7 +58,9 @@ Comparison compare_rows(const std::vector<float>& got, const std::vector<double>
     for (int64_t c = 0; c < cols; ++c) {
       const size_t i = static_cast<size_t>(r * cols + c);
       const double g = got[i];
-      const double d = std::isfinite(g) ? std::abs(g - ref[i]) : std::numeric_limits<double>::infinity();
+      // A value that is not finite on either side is a failure, not something max() skips.
+      const double d = std::isfinite(g) && std::isfinite(ref[i]) ? std::abs(g - ref[i])
+                                                                 : std::numeric_limits<double>::infinity();
       err = std::max(err, d);
       scale = std::max(scale, std::abs(ref[i]));
     }
@@ -96,7 +98,14 @@ std::vector<double> gemm_reference(const std::vector<float>& x, const std::vecto
   return y;
 }
 
+namespace {
+void require_sizes(bool ok, const std::string& what) {
+  if (!ok) throw std::invalid_argument(what + ": inputs smaller than the shape");
+}
+}  // namespace
+
 std::vector<double> silu_mul_reference(const std::vector<float>& a, const std::vector<float>& b) {
+  require_sizes(b.size() >= a.size(), "silu_mul_reference");
   std::vector<double> out(a.size());
   for (size_t i = 0; i < a.size(); ++i) {
     const double x = a[i];
@@ -106,6 +115,7 @@ std::vector<double> silu_mul_reference(const std::vector<float>& a, const std::v
 }
 
 std::vector<double> add_reference(const std::vector<float>& a, const std::vector<float>& b) {
+  require_sizes(b.size() >= a.size(), "add_reference");
   std::vector<double> out(a.size());
   for (size_t i = 0; i < a.size(); ++i) out[i] = static_cast<double>(a[i]) + static_cast<double>(b[i]);
   return out;
@@ -114,6 +124,7 @@ std::vector<double> add_reference(const std::vector<float>& a, const std::vector
 std::vector<double> rmsnorm_reference(const std::vector<float>& x, const std::vector<float>& w, int64_t rows,
                                       int64_t cols, double eps) {
   const auto c = static_cast<size_t>(cols);
+  require_sizes(rows >= 0 && cols >= 0 && x.size() >= static_cast<size_t>(rows) * c && w.size() >= c, "rmsnorm_reference");
   std::vector<double> out(static_cast<size_t>(rows) * c);
   for (size_t r = 0; r < static_cast<size_t>(rows); ++r) {
     double sum_sq = 0;
@@ -126,6 +137,7 @@ std::vector<double> rmsnorm_reference(const std::vector<float>& x, const std::ve
 
 std::vector<double> softmax_reference(const std::vector<float>& x, int64_t rows, int64_t cols) {
   const auto c = static_cast<size_t>(cols);
+  require_sizes(rows >= 0 && cols >= 0 && x.size() >= static_cast<size_t>(rows) * c, "softmax_reference");
   std::vector<double> out(static_cast<size_t>(rows) * c);
   for (size_t r = 0; r < static_cast<size_t>(rows); ++r) {
     double mx = -std::numeric_limits<double>::infinity();
@@ -141,7 +153,7 @@ std::vector<double> attention_reference(const std::vector<float>& q, const std::
                                         const std::vector<float>& v, const AttentionShape& a) {
   const auto B = static_cast<size_t>(a.batch), H = static_cast<size_t>(a.heads), HKV = static_cast<size_t>(a.kv_heads),
              Q = static_cast<size_t>(a.q_len), KV = static_cast<size_t>(a.kv_len), D = static_cast<size_t>(a.head_dim);
-  if (HKV == 0 || H % HKV != 0 || q.size() < B * Q * H * D || k.size() < B * KV * HKV * D ||
+  if (HKV == 0 || H % HKV != 0 || (a.causal && Q > KV) || q.size() < B * Q * H * D || k.size() < B * KV * HKV * D ||
       v.size() < B * KV * HKV * D) {
     throw std::invalid_argument("attention_reference: inputs do not match " + attention_shape_text(a));
   }

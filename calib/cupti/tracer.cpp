@@ -144,7 +144,9 @@ void CUPTIAPI on_buffer_completed(CUcontext context, uint32_t stream_id, uint8_t
         case CUPTI_ACTIVITY_KIND_KERNEL:
         case CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL: {
           const auto* k = reinterpret_cast<const CUpti_ActivityKernel10*>(record);
-          if (k->start == 0 && k->end == 0) {
+          // 0 is CUPTI_TIMESTAMP_UNKNOWN: both 0 when no timing was collected, one 0 in a record
+          // handed back incomplete. Either would turn a span into nonsense (0 as a start is decades).
+          if (k->start == 0 || k->end == 0 || k->end < k->start) {
             ++untimed;
             break;
           }
@@ -164,7 +166,7 @@ void CUPTIAPI on_buffer_completed(CUcontext context, uint32_t stream_id, uint8_t
         }
         case CUPTI_ACTIVITY_KIND_MEMCPY: {
           const auto* m = reinterpret_cast<const CUpti_ActivityMemcpy6*>(record);
-          if (m->start == 0 && m->end == 0) {
+          if (m->start == 0 || m->end == 0 || m->end < m->start) {  // as for kernels
             ++untimed;
             break;
           }

@@ -74,7 +74,8 @@ class ActivityTracer {
   std::vector<DeviceRecord> take_devices();
   // Records CUPTI dropped because buffers were full (should stay 0; reported with the run).
   uint64_t dropped() const;
-  // Kernel and memcpy records CUPTI delivered without timestamps (left out of take_*).
+  // Kernel and memcpy records CUPTI delivered without valid timestamps (a 0 start or end, or an
+  // end before the start; left out of take_*).
   uint64_t untimed() const;
 };
 

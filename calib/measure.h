@@ -17,7 +17,8 @@
 //   attention   name of the kernel; shape "batch=,heads=,kv_heads=,q=,kv=,d=,causal="; flops
 //               4·batch·heads·q·kv·d (× the causal fraction of the q×kv score matrix); bytes Q, K,
 //               V and O once each in bf16.
-//   launch      name empty_kernel; time_s is the median start-to-start gap of back-to-back launches.
+//   launch      name empty_kernel; time_s is the median idle gap (one kernel's end to the next
+//               one's start) of back-to-back launches on one stream.
 //   kernel      anything recorded from a program that is not recognised (no FLOPs or bytes).
 #include <cstdint>
 #include <map>

@@ -1,7 +1,9 @@
 // fathom calib: run the GPU suite, generate synthetic measurements, import PyTorch traces, fit a
 // hardware profile and report measured against predicted (docs/calibration.md).
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -486,6 +488,40 @@ int cmd_calib_report(const std::string& path, const CalibFlags& f, const CommonF
   os << "error: |predicted/measured - 1| of each kernel's own duration (launch gap excluded)\n";
   emit(os.str(), c);
   return 0;
+}
+
+}  // namespace fathom::cli
+
+namespace fathom::cli {
+
+int cmd_calib_record(const CalibFlags& f, const std::vector<std::string>& command, const CommonFlags&) {
+  require_db_flag(f.db);
+  if (command.empty()) throw FlagError("record", "expected a program to run after '--' (fathom calib record --db F -- python serve.py)");
+#ifndef FATHOM_CUPTI_LIBRARY
+  std::cerr << "fathom: calib record: this fathom was built without the CUDA toolkit (FATHOM_WITH_CUDA=OFF); "
+               "the injection library needs CUPTI\n";
+  return 3;
+#else
+  // The injection library is built next to this executable.
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  const fs::path inject = (ec ? fs::path(".") : self.parent_path()) / "libfathom_inject.so";
+  if (!fs::is_regular_file(inject, ec)) {
+    throw InputError(inject.string(), "expected the injection library next to fathom, found none (rebuild with CUDA)");
+  }
+  const fs::path db = fs::absolute(f.db);
+  if (!fs::is_directory(db.parent_path(), ec)) {
+    throw FlagError("--db", "expected a path in an existing folder, found '" + f.db + "'");
+  }
+  ::setenv("CUDA_INJECTION64_PATH", inject.c_str(), 1);
+  ::setenv("NVTX_INJECTION64_PATH", FATHOM_CUPTI_LIBRARY, 1);
+  ::setenv("FATHOM_CALIB_DB", db.c_str(), 1);
+  std::vector<char*> argv;
+  for (const std::string& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execvp(argv[0], argv.data());
+  throw FlagError("record", "could not run '" + command[0] + "': " + std::strerror(errno));
+#endif
 }
 
 }  // namespace fathom::cli

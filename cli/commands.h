@@ -102,6 +102,9 @@ int cmd_calib_synth(const CalibFlags& f, const CommonFlags& c);
 int cmd_calib_import_torch(const std::string& trace, const CalibFlags& f, const CommonFlags& c);
 int cmd_calib_fit(const std::string& db, const CalibFlags& f, const CommonFlags& c);
 int cmd_calib_report(const std::string& db, const CalibFlags& f, const CommonFlags& c);
+// Runs `command` with the injection library loaded (CUDA_INJECTION64_PATH, NVTX through CUPTI,
+// FATHOM_CALIB_DB); replaces this process. Exit 3 in a build without CUDA.
+int cmd_calib_record(const CalibFlags& f, const std::vector<std::string>& command, const CommonFlags& c);
 
 // --profile: loads the profile into the scenario (replacing efficiency.profile), checking its GPU.
 void apply_profile_flag(sim::Scenario& s, const CommonFlags& f);

@@ -176,6 +176,11 @@ int main(int argc, char** argv) {
   cimport->add_option("trace", torch_trace, "Trace written by torch.profiler export_chrome_trace")->required();
   cimport->add_option("--db", cflags.db, "Calibration database (SQLite; created if absent)")->required();
   add_common(cimport);
+  std::vector<std::string> record_command;
+  auto* crecord = calib->add_subcommand("record", "Run a CUDA program with Fathom's injection library: every kernel into a database");
+  crecord->add_option("--db", cflags.db, "Calibration database (SQLite; created by the program's exit)")->required();
+  crecord->add_option("command", record_command, "The program and its arguments, after --")->required();
+  add_common(crecord);
   std::string calib_db;
   auto* cfit = calib->add_subcommand("fit", "Fit per-kind efficiencies to a database's measurements; write a profile YAML");
   cfit->add_option("database", calib_db, "Calibration database")->required();
@@ -237,6 +242,7 @@ int main(int argc, char** argv) {
       if (cimport->parsed()) return cli::cmd_calib_import_torch(torch_trace, cflags, common);
       if (cfit->parsed()) return cli::cmd_calib_fit(calib_db, cflags, common);
       if (creport->parsed()) return cli::cmd_calib_report(calib_db, cflags, common);
+      if (crecord->parsed()) return cli::cmd_calib_record(cflags, record_command, common);
     }
     if (vserving->parsed()) return cli::cmd_validate_serving(serving_csv, queueing, queue_requests, common);
   } catch (const fathom::Error& e) {

@@ -316,6 +316,16 @@ if [ -f "$DATA/calib/torch_trace_small.json" ]; then
     check "import-torch $(basename "$f"): one line, exit 2, no database ($(cat "$tmp/e"))" $?
   done
 fi
+# calib record: the program runs with the injection library, NVTX through CUPTI and the database.
+if [ -f "$(dirname "$FATHOM")/libfathom_inject.so" ]; then
+  "$FATHOM" calib record --db "$tmp/rec.sqlite" -- sh -c 'test -f "$CUDA_INJECTION64_PATH" && test -f "$NVTX_INJECTION64_PATH" && test "$FATHOM_CALIB_DB" = "'"$tmp"'/rec.sqlite" && exit 7'
+  [ $? -eq 7 ]; check "calib record runs the program with the injection environment" $?
+  "$FATHOM" calib record --db "$tmp/rec.sqlite" -- /nonexistent/program > /dev/null 2> "$tmp/e"; rc=$?
+  [ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ]; check "calib record of a missing program: exit 2" $?
+else
+  "$FATHOM" calib record --db "$tmp/rec.sqlite" -- true > /dev/null 2> "$tmp/e"; rc=$?
+  [ $rc -eq 3 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ]; check "calib record without CUDA: one line, exit 3" $?
+fi
 "$FATHOM" calib fit "$tmp/none.sqlite" --out "$tmp/x.yaml" > /dev/null 2> "$tmp/e"; rc=$?
 [ $rc -eq 2 ] && [ ! -e "$tmp/none.sqlite" ] && [ ! -e "$tmp/x.yaml" ]; check "calib fit of a missing database: exit 2, nothing created" $?
 "$FATHOM" calib report "$tmp/syn.sqlite" --device nope > /dev/null 2> "$tmp/e"; rc=$?

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "common/stats.h"
+
 namespace fathom::calib {
 
 ShapeMap parse_shape(const std::string& text) {
@@ -155,9 +157,9 @@ AttentionShape attention_from_shape(const std::string& text) {
 store::MeasurementRecord summarise(std::string kind, std::string name, std::string dtype, std::string shape,
                                    Work work, std::vector<double> times) {
   if (times.empty()) throw std::invalid_argument("no times for " + kind + " " + name + " " + shape);
-  std::sort(times.begin(), times.end());
+  const auto [lo, hi] = std::minmax_element(times.begin(), times.end());
+  const double min_s = *lo, max_s = *hi;
   const size_t n = times.size();
-  const double median = n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
   store::MeasurementRecord r;
   r.kind = std::move(kind);
   r.name = std::move(name);
@@ -165,9 +167,9 @@ store::MeasurementRecord summarise(std::string kind, std::string name, std::stri
   r.shape = std::move(shape);
   r.flops = work.flops;
   r.bytes = work.bytes;
-  r.time_s = median;
-  r.min_s = times.front();
-  r.max_s = times.back();
+  r.time_s = median(std::move(times));
+  r.min_s = min_s;
+  r.max_s = max_s;
   r.repeats = static_cast<int64_t>(n);
   return r;
 }

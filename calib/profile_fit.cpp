@@ -10,6 +10,7 @@
 #include "calib/measure.h"
 #include "common/error.h"
 #include "common/rng.h"
+#include "common/stats.h"
 #include "common/version.h"
 #include "fit/fitter.h"
 #include "fit/law.h"
@@ -22,22 +23,6 @@ namespace {
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-double median_of(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-double quantile_of(std::vector<double> v, double q) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const size_t i = static_cast<size_t>(std::floor(pos));
-  const size_t j = std::min(i + 1, v.size() - 1);
-  return v[i] + (pos - static_cast<double>(i)) * (v[j] - v[i]);
 }
 
 std::string num(double v) { return fmt::format("{:.17g}", v); }
@@ -122,7 +107,7 @@ GroupFit fit_group(const Group& g, const ProfileFitOptions& o) {
     out.quality.points = static_cast<int>(n);
     out.quality.folds = 0;
     out.quality.heldout_median = out.quality.heldout_p90 = std::nan("");
-    out.quality.insample_median = median_of(insample);
+    out.quality.insample_median = median(insample);
     return out;
   }
   std::vector<double> held(n, std::nan(""));
@@ -138,9 +123,9 @@ GroupFit fit_group(const Group& g, const ProfileFitOptions& o) {
   }
   out.quality.points = static_cast<int>(n);
   out.quality.folds = folds;
-  out.quality.heldout_median = median_of(held);
-  out.quality.heldout_p90 = quantile_of(held, 0.9);
-  out.quality.insample_median = median_of(insample);
+  out.quality.heldout_median = median(held);
+  out.quality.heldout_p90 = quantile(held, 0.9);
+  out.quality.insample_median = median(insample);
   return out;
 }
 
@@ -392,7 +377,7 @@ ProfileFit fit_profile(const std::vector<store::MeasurementRecord>& measurements
     p.attention = a;
     out.groups.push_back(std::move(f));
   }
-  if (!launch.empty()) p.launch_gap_s = median_of(launch);
+  if (!launch.empty()) p.launch_gap_s = median(launch);
   if (out.groups.empty() && !p.launch_gap_s) {
     std::string why;
     for (const std::string& n : out.notes) why += "; " + n;

@@ -6,19 +6,11 @@
 #include <memory>
 
 #include "calib/profile_fit.h"
+#include "common/stats.h"
 
 namespace fathom::calib {
 
 namespace {
-
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const size_t i = static_cast<size_t>(std::floor(pos));
-  const size_t j = std::min(i + 1, v.size() - 1);
-  return v[i] + (pos - static_cast<double>(i)) * (v[j] - v[i]);
-}
 
 std::string group_of(const store::MeasurementRecord& m) {
   if (m.kind == "gemm") return "gemm " + m.dtype;

@@ -144,6 +144,24 @@ hw::GpuSpec resolve_gpu(const hw::HardwareCatalog& cat, const store::DeviceRecor
   return calib::fitting_gpu(*g, d);
 }
 
+// What fit and report work on: one device of a database, its catalog GPU and its measurements.
+struct DeviceData {
+  store::CalibStore db;
+  store::DeviceRecord dev;
+  hw::GpuSpec gpu;
+  std::vector<store::MeasurementRecord> ms;
+  bool synthetic = false;
+};
+
+DeviceData open_device_data(const std::string& path, const CalibFlags& f) {
+  require_existing(path, "calibration database");
+  DeviceData d{store::CalibStore::open(path), {}, {}, {}, false};
+  d.dev = pick_device(d.db, f.device_uuid, path);
+  d.gpu = resolve_gpu(hardware_catalog(), d.dev, f.gpu);
+  d.ms = device_measurements(d.db, d.dev.id, &d.synthetic);
+  return d;
+}
+
 }  // namespace
 
 std::vector<calib::GemmShape> model_gemm_shapes(const std::vector<std::string>& names,
@@ -325,15 +343,14 @@ int cmd_calib_import_torch(const std::string& trace, const CalibFlags& f, const 
 }
 
 int cmd_calib_fit(const std::string& path, const CalibFlags& f, const CommonFlags& c) {
-  require_existing(path, "calibration database");
   if (f.out.empty()) throw FlagError("--out", "expected a profile file to write (--out PROFILE.yaml)");
   if (f.folds < 2 || f.folds > 20) throw FlagError("--folds", fmt::format("expected 2 to 20 folds, found {}", f.folds));
-  store::CalibStore db = store::CalibStore::open(path);
-  const store::DeviceRecord dev = pick_device(db, f.device_uuid, path);
-  const hw::HardwareCatalog cat = hardware_catalog();
-  const hw::GpuSpec gpu = resolve_gpu(cat, dev, f.gpu);
-  bool synthetic = false;
-  const auto ms = device_measurements(db, dev.id, &synthetic);
+  DeviceData data = open_device_data(path, f);
+  store::CalibStore& db = data.db;
+  const store::DeviceRecord& dev = data.dev;
+  const hw::GpuSpec& gpu = data.gpu;
+  const bool synthetic = data.synthetic;
+  const auto& ms = data.ms;
   calib::ProfileFitOptions o;
   o.folds = static_cast<int>(f.folds);
   o.seed = static_cast<uint64_t>(f.seed);
@@ -412,13 +429,12 @@ int cmd_calib_fit(const std::string& path, const CalibFlags& f, const CommonFlag
 }
 
 int cmd_calib_report(const std::string& path, const CalibFlags& f, const CommonFlags& c) {
-  require_existing(path, "calibration database");
-  store::CalibStore db = store::CalibStore::open(path);
-  const store::DeviceRecord dev = pick_device(db, f.device_uuid, path);
-  const hw::HardwareCatalog cat = hardware_catalog();
-  const hw::GpuSpec gpu = resolve_gpu(cat, dev, f.gpu);
-  bool synthetic = false;
-  const auto ms = device_measurements(db, dev.id, &synthetic);
+  DeviceData data = open_device_data(path, f);
+  const store::CalibStore& db = data.db;
+  const store::DeviceRecord& dev = data.dev;
+  const hw::GpuSpec& gpu = data.gpu;
+  const bool synthetic = data.synthetic;
+  const auto& ms = data.ms;
   std::optional<hw::CalibratedProfile> profile;
   std::string profile_from;
   if (!f.profile.empty()) {

@@ -76,6 +76,16 @@ TEST(Plan, QuickIsASubsetAndShapesAreDeduplicated) {
   EXPECT_TRUE(std::is_sorted(q.gemms.begin(), q.gemms.end()));
 }
 
+// The quick plan with decode- and prefill-like GEMMs of an 8B model at TP 1 and 8.
+SuitePlan synthetic_plan() {
+  SuitePlan plan = default_plan(true);
+  add_gemm_shapes(plan, {{1, 6144, 4096, 1}, {1, 4096, 4096, 1}, {1, 28672, 4096, 1}, {1, 4096, 14336, 1},
+                         {4096, 6144, 4096, 1}, {4096, 4096, 4096, 1}, {4096, 28672, 4096, 1},
+                         {4096, 4096, 14336, 1}, {256, 768, 4096, 1}, {256, 512, 4096, 1},
+                         {256, 3584, 4096, 1}, {256, 4096, 1792, 1}});
+  return plan;
+}
+
 // One synthetic database and its fit, shared by the tests below (the fit takes a few seconds).
 struct Fixture {
   std::string db_path;
@@ -90,15 +100,9 @@ const Fixture& fixture() {
     Fixture x;
     x.db_path = store::temp_db("calib_synth");
     store::CalibStore db = store::CalibStore::open(x.db_path);
-    SuitePlan plan = default_plan(true);
-    // Decode- and prefill-like GEMMs of an 8B model at TP 1 and 8.
-    add_gemm_shapes(plan, {{1, 6144, 4096, 1}, {1, 4096, 4096, 1}, {1, 28672, 4096, 1}, {1, 4096, 14336, 1},
-                           {4096, 6144, 4096, 1}, {4096, 4096, 4096, 1}, {4096, 28672, 4096, 1},
-                           {4096, 4096, 14336, 1}, {256, 768, 4096, 1}, {256, 512, 4096, 1},
-                           {256, 3584, 4096, 1}, {256, 4096, 1792, 1}});
     SyntheticOptions o;
     o.seed = 7;
-    generate_synthetic(plan, h200(), db, o);
+    generate_synthetic(synthetic_plan(), h200(), db, o);
     x.device = db.devices().at(0);
     x.ms = db.measurements();
     const hw::GpuSpec* g = match_catalog_gpu(x.device.name, test::hardware().gpus());
@@ -122,14 +126,9 @@ TEST(Synthetic, IsRecordedAsSyntheticAndIsDeterministic) {
   const std::string other = store::temp_db("calib_synth2");
   {
     store::CalibStore db2 = store::CalibStore::open(other);
-    SuitePlan plan = default_plan(true);
-    add_gemm_shapes(plan, {{1, 6144, 4096, 1}, {1, 4096, 4096, 1}, {1, 28672, 4096, 1}, {1, 4096, 14336, 1},
-                           {4096, 6144, 4096, 1}, {4096, 4096, 4096, 1}, {4096, 28672, 4096, 1},
-                           {4096, 4096, 14336, 1}, {256, 768, 4096, 1}, {256, 512, 4096, 1},
-                           {256, 3584, 4096, 1}, {256, 4096, 1792, 1}});
     SyntheticOptions o;
     o.seed = 7;
-    generate_synthetic(plan, h200(), db2, o);
+    generate_synthetic(synthetic_plan(), h200(), db2, o);
     const auto b = db2.measurements();
     ASSERT_EQ(b.size(), f.ms.size());
     for (size_t i = 0; i < b.size(); ++i) EXPECT_EQ(b[i].time_s, f.ms[i].time_s) << i;

@@ -27,11 +27,28 @@ hw::HardwareCatalog hardware() { return hw::HardwareCatalog::load((fs::path(data
 model::ModelCatalog models() { return model::ModelCatalog::load((fs::path(data_dir()) / "models").string()); }
 }  // namespace
 
-void apply_profile_flag(sim::Scenario& s, const CommonFlags& f) {
+void apply_profile_flag(hw::HardwareCatalog& hwc, const CommonFlags& f) {
   if (f.profile.empty()) return;
+  if (f.profile == "defaults") {
+    hwc.set_calibrated_profile(nullptr, "--profile");
+    return;
+  }
   std::error_code ec;
   if (!fs::is_regular_file(f.profile, ec)) {
-    throw FlagError("--profile", "expected a calibrated profile file (fathom calib fit --out), found '" + f.profile + "'");
+    throw FlagError("--profile", "expected a calibrated profile file (fathom calib fit --out) or 'defaults', found '" + f.profile + "'");
+  }
+  hwc.set_calibrated_profile(std::make_shared<hw::CalibratedProfile>(hw::load_profile(f.profile)), "--profile");
+}
+
+void apply_profile_flag(sim::Scenario& s, const CommonFlags& f) {
+  if (f.profile.empty()) return;
+  if (f.profile == "defaults") {  // the documented defaults, even where the catalog has a profile
+    s.profile = nullptr;
+    return;
+  }
+  std::error_code ec;
+  if (!fs::is_regular_file(f.profile, ec)) {
+    throw FlagError("--profile", "expected a calibrated profile file (fathom calib fit --out) or 'defaults', found '" + f.profile + "'");
   }
   s.profile = std::make_shared<hw::CalibratedProfile>(hw::load_profile(f.profile));
   hw::check_profile_matches(*s.profile, s.gpu, "--profile");

@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+namespace fathom::hw {
+class HardwareCatalog;
+}
 namespace fathom::sim {
 struct Scenario;
 }
@@ -106,8 +109,12 @@ int cmd_calib_report(const std::string& db, const CalibFlags& f, const CommonFla
 // FATHOM_CALIB_DB); replaces this process. Exit 3 in a build without CUDA.
 int cmd_calib_record(const CalibFlags& f, const std::vector<std::string>& command, const CommonFlags& c);
 
-// --profile: loads the profile into the scenario (replacing efficiency.profile), checking its GPU.
+// --profile: loads the profile into the scenario (replacing efficiency.profile and the catalog
+// GPU's profile), checking its GPU; "defaults" drops any profile for the documented defaults.
 void apply_profile_flag(sim::Scenario& s, const CommonFlags& f);
+// --profile on commands over many GPUs (validate serving): replaces the calibrated profile of the
+// profile's GPU in the catalog; "defaults" drops them all.
+void apply_profile_flag(hw::HardwareCatalog& hwc, const CommonFlags& f);
 
 // Prints `text` to standard output, or writes it atomically to --output.
 void emit(const std::string& text, const CommonFlags& f);

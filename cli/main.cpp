@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   est->add_option("--top", top, "Show only the N most expensive operations in the table (0: all)")->default_val(0);
   est->add_option("--db", db, "Also record the run in this SQLite database");
   add_common(est);
-  est->add_option("--profile", common.profile, "Calibrated profile (fathom calib fit) replacing the efficiency defaults");
+  est->add_option("--profile", common.profile, "Calibrated profile (fathom calib fit) to price kernels with, or 'defaults' (default: the catalog GPU's, if any)");
 
   cli::TrainFlags tflags;
   auto* trn = app.add_subcommand("train", "Training step time, memory per GPU and time to train; --search ranks every layout");
@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   auto* top_opt = trn->add_option("--top", tflags.top, "Search: configurations to show (default 10)");
   trn->add_option("--db", tflags.db, "Also record the run in this SQLite database");
   add_common(trn);
-  trn->add_option("--profile", common.profile, "Calibrated profile (fathom calib fit) replacing the efficiency defaults");
+  trn->add_option("--profile", common.profile, "Calibrated profile (fathom calib fit) to price kernels with, or 'defaults' (default: the catalog GPU's, if any)");
 
   cli::ServeFlags sflags;
   auto* srv = app.add_subcommand("serve", "Simulate serving a workload: latency percentiles, throughput, goodput, cost");
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   srv->add_option("--db", sflags.db, "Also record the run in this SQLite database");
   srv->add_option("--seed", sflags.seed, "Random seed (default: the workload's seed)")->check(CLI::NonNegativeNumber);
   add_common(srv);
-  srv->add_option("--profile", common.profile, "Calibrated profile (fathom calib fit) replacing the efficiency defaults");
+  srv->add_option("--profile", common.profile, "Calibrated profile (fathom calib fit) to price kernels with, or 'defaults' (default: the catalog GPU's, if any)");
 
   auto* validate = app.add_subcommand("validate", "Compare predictions with published measurements");
   validate->require_subcommand(1);
@@ -84,6 +84,8 @@ int main(int argc, char** argv) {
   vserving->add_option("--published", serving_csv, "Throughput table (default: data/validation/trtllm_throughput.csv)");
   vserving->add_flag("--queueing", queueing, "Also check M/D/1 and M/M/1 waiting times (four runs of --queue-requests)");
   vserving->add_option("--queue-requests", queue_requests, "Requests per queueing run (default 1000000)");
+  vserving->add_option("--profile", common.profile,
+                       "Calibrated profile for its GPU's rows, or 'defaults' for every row (default: the catalog's)");
   add_common(vserving);
 
   std::string chin_csv, datab_csv;

@@ -234,7 +234,7 @@ std::string estimate_json(const sim::Scenario& s, const sim::EstimateResult& r) 
   }
   json doc{{"context", context("estimate")},
            {"scenario", {{"file", s.file}, {"name", s.name}, {"model", s.model.name}, {"gpu", s.gpu.name},
-                         {"cluster", s.cluster.name}}},
+                         {"cluster", s.cluster.name}, {"efficiency", sim::efficiency_source(s)}}},
            {"summary", {{"kind", sim::to_string(r.kind)}, {"phase", r.phase}, {"time_s", r.total_s}, {"gpus", r.gpus},
                         {"flops_per_gpu", r.flops}, {"model_flops_per_gpu", r.model_flops}, {"bytes_per_gpu", r.bytes},
                         {"weight_bytes_per_gpu", r.weight_bytes}, {"kv_bytes_per_gpu", r.kv_bytes},
@@ -284,6 +284,7 @@ void report_estimate(std::ostream& os, const sim::Scenario& s, const sim::Estima
                       sv.phase == model::Phase::kDecode ? "tokens of context" : "prompt tokens",
                       to_string(s.precision.weights), to_string(s.precision.kv_cache));
   }
+  os << "kernels priced by " << sim::efficiency_source(s) << "\n";
   os << fmt::format("time {} per GPU; compute-bound {:.1f}%, memory-bound {:.1f}%, latency-bound {:.1f}%, communication {:.1f}%, bubble {:.1f}%\n",
                     format_seconds(r.total_s), 100 * r.compute_bound_s / r.total_s, 100 * r.memory_bound_s / r.total_s,
                     100 * r.latency_bound_s / r.total_s, 100 * r.communication_s / r.total_s, 100 * r.idle_s / r.total_s);

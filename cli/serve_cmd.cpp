@@ -41,7 +41,8 @@ json serve_json(const sim::Scenario& s, const serve::ServeResult& r) {
   }
   const auto& c = *s.serve->sim;
   return {{"context", context("serve")},
-          {"scenario", {{"file", s.file}, {"name", s.name}, {"model", s.model.name}, {"gpu", s.gpu.name}}},
+          {"scenario", {{"file", s.file}, {"name", s.name}, {"model", s.model.name}, {"gpu", s.gpu.name},
+                        {"efficiency", sim::efficiency_source(s)}}},
           {"config",
            {{"engine", r.engine}, {"scheduler", r.scheduler}, {"router", r.router}, {"replicas", r.replicas},
             {"gpus", r.gpus}, {"tp", s.serve->layout.tp}, {"pp", s.serve->layout.pp},
@@ -112,6 +113,7 @@ void report_serve(std::ostream& os, const sim::Scenario& s, const serve::ServeRe
                     s.serve->layout.pp, r.engine, r.scheduler, c.scheduler.token_budget, c.scheduler.max_seqs);
   os << fmt::format("workload: {} requests, arrivals {}, input {}, output {}, seed {}\n", r.requests, r.arrival,
                     r.input_dist, r.output_dist, r.seed);
+  os << "kernels priced by " << sim::efficiency_source(s) << "\n";
   os << fmt::format("memory per GPU: weights {:.1f} GiB, activations {:.1f} GiB, runtime {:.1f} GiB, KV cache {:.1f} GiB "
                     "({} tokens per replica)\n\n",
                     r.weights_bytes / gib, r.activation_bytes / gib, r.runtime_bytes / gib, r.kv_bytes / gib, r.kv_tokens);
@@ -198,6 +200,7 @@ int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests
     throw FlagError("--queue-requests", fmt::format("expected 1000 to 100000000 requests, found {}", requests));
   }
   auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
+  apply_profile_flag(hwc, f);
   auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
   const std::string path = csv.empty() ? (fs::path(data_dir()) / "validation" / "trtllm_throughput.csv").string() : csv;
   const train::ValidationTable t = serve::validate_trtllm(path, hwc, mc);
@@ -222,6 +225,7 @@ int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests
       lc.push_back({{"context", r.context}, {"decode_s", r.decode_s}, {"prefill_chunk_s", r.prefill_chunk_s}});
     }
     os << json{{"context", context("validate serving")},
+               {"calibrated_profiles", hwc.calibrated_profiles()},
                {"queueing", q},
                {"long_context", lc},
                {"throughput", {{"name", t.name}, {"source", t.source}, {"metric", t.metric}, {"rows", rows},
@@ -254,6 +258,7 @@ int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests
       os << "\n";
     }
     os << fmt::format("{} — {}\n", t.name, t.source);
+    os << "calibrated profiles: " << hwc.calibrated_profiles() << "; every other GPU priced by the documented defaults\n";
     Table tt;
     tt.header = {"model / GPU", "config", "published tok/s", "predicted tok/s", "error"};
     tt.right = {false, false, true, true, true};

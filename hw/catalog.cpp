@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/suggest.h"
+#include "hw/profile.h"
 
 namespace fathom::hw {
 
@@ -51,6 +52,30 @@ HardwareCatalog HardwareCatalog::load(const std::string& hardware_dir) {
     c.clusters_.push_back(std::move(cl));
   }
   return c;
+}
+
+void HardwareCatalog::set_calibrated_profile(std::shared_ptr<const CalibratedProfile> p, const std::string& where) {
+  if (!p) {
+    for (auto& g : gpus_) g.calibrated_profile = nullptr;
+    return;
+  }
+  for (auto& g : gpus_) {
+    if (g.name == p->gpu) {
+      g.calibrated_profile = std::move(p);
+      return;
+    }
+  }
+  throw ConfigError(where, "expected a profile of a catalog GPU, found one of '" + p->gpu + "'" + did_you_mean(p->gpu, gpu_names()));
+}
+
+std::string HardwareCatalog::calibrated_profiles() const {
+  std::string out;
+  for (const auto& g : gpus_) {
+    if (!g.calibrated_profile) continue;
+    out += (out.empty() ? "" : ", ") + g.name + " (" +
+           (g.calibrated_profile->file.empty() ? std::string("built in") : g.calibrated_profile->file) + ")";
+  }
+  return out.empty() ? "none" : out;
 }
 
 const GpuSpec* HardwareCatalog::find_gpu(const std::string& name) const {

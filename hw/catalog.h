@@ -1,5 +1,6 @@
 #pragma once
 // The hardware catalog: every GPU and cluster file under data/hardware/.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,13 @@ class HardwareCatalog {
   const ClusterSpec& cluster(const std::string& name, const std::string& where) const;
 
   std::vector<std::string> gpu_names() const;
+
+  // For --profile on commands that run many GPUs: null drops every GPU's calibrated profile (the
+  // documented defaults everywhere); a profile replaces the one of the GPU it was measured on
+  // (ConfigError at `where` when the catalog has no such GPU).
+  void set_calibrated_profile(std::shared_ptr<const CalibratedProfile> p, const std::string& where);
+  // "GPU (file), ..." of the GPUs with a calibrated profile; "none" when none has one.
+  std::string calibrated_profiles() const;
   std::vector<std::string> cluster_names() const;
 
  private:

@@ -1,6 +1,10 @@
 #include "hw/gpu.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include "common/error.h"
+#include "hw/profile.h"
 
 namespace fathom::hw {
 
@@ -8,7 +12,7 @@ GpuSpec parse_gpu(const YamlNode& root) {
   root.expect_keys({"name", "display_name", "vendor", "architecture", "aliases", "peak_flops", "memory",
                     "memory_bandwidth", "l2_cache", "compute_units", "boost_clock", "tdp", "intra_node",
                     "pcie_gen", "host_bandwidth_per_direction", "network_bandwidth_per_gpu",
-                    "usd_per_gpu_hour", "measured", "sources", "notes"});
+                    "usd_per_gpu_hour", "measured", "calibrated_profile", "sources", "notes"});
   GpuSpec g;
   g.file = root.file();
   g.name = root.str("name");
@@ -60,10 +64,23 @@ GpuSpec parse_gpu(const YamlNode& root) {
   for (const auto& [key, node] : sources.entries()) g.sources[key] = node.as_string();
   for (const char* field : {"peak_flops", "memory", "memory_bandwidth", "l2_cache", "compute_units", "boost_clock",
                             "tdp", "intra_node", "pcie_gen", "host_bandwidth_per_direction",
-                            "network_bandwidth_per_gpu", "usd_per_gpu_hour", "measured"}) {
+                            "network_bandwidth_per_gpu", "usd_per_gpu_hour", "measured", "calibrated_profile"}) {
     if (root.has(field) && g.sources.count(field) == 0) {
       sources.fail_message(std::string("expected a source for '") + field + "', found none");
     }
+  }
+  if (auto v = root.find("calibrated_profile")) {
+    std::filesystem::path path(v->as_string());
+    if (path.is_relative() && !root.file().empty()) path = std::filesystem::path(root.file()).parent_path() / path;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) v->fail("a calibrated profile file (fathom calib fit --out)");
+    auto profile = std::make_shared<CalibratedProfile>(load_profile(path.string()));
+    if (profile->synthetic) {
+      v->fail_message("expected a profile fitted to measurements of a real GPU, found one of synthetic data (" +
+                      path.string() + ")");
+    }
+    check_profile_matches(*profile, g, v->where());
+    g.calibrated_profile = std::move(profile);
   }
   return g;
 }

@@ -2,6 +2,7 @@
 // One accelerator type of the hardware catalog (data/hardware/gpus/*.yaml), in SI units.
 #include <array>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,8 @@
 #include "common/yaml.h"
 
 namespace fathom::hw {
+
+struct CalibratedProfile;  // hw/profile.h
 
 struct IntraNodeLink {
   std::string kind;                  // nvlink4, infinity-fabric, pcie, ici, roce, ...
@@ -46,6 +49,10 @@ struct GpuSpec {
   double network_bw_per_gpu_Bps = 0;  // per direction
   double usd_per_gpu_hour = 0;
   MeasuredRates measured;
+  // The profile calibrated on this GPU (key calibrated_profile: a path relative to the GPU's
+  // file), loaded with the catalog. Scenarios on this GPU use it unless they name another
+  // profile or `defaults` (docs/calibration.md); null when the catalog has none.
+  std::shared_ptr<const CalibratedProfile> calibrated_profile;
   std::map<std::string, std::string> sources;
   std::string file;  // where it was loaded from
 

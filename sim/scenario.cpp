@@ -156,6 +156,13 @@ TrainSection parse_train_section(const YamlNode& tr, const Scenario& s, int64_t 
 }
 }  // namespace
 
+std::string efficiency_source(const Scenario& s) {
+  if (!s.profile) return "documented defaults";
+  std::string from = s.profile->file.empty() ? std::string("(built in)") : s.profile->file;
+  if (s.gpu.calibrated_profile == s.profile) from += ", the catalog's for " + s.gpu.name;
+  return "calibrated profile " + from;
+}
+
 Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardware, const model::ModelCatalog& models) {
   root.expect_keys({"name", "description", "model", "hardware", "precision", "efficiency", "collectives", "serve",
                     "train", "cost"});
@@ -210,9 +217,13 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
       p->fail_message(fmt::format("{} has no {} tensor cores in the catalog; expected another precision", s.gpu.name, to_string(g)));
     }
   }
+  bool explicit_profile = false;
   if (auto e = root.find("efficiency")) {
     e->expect_keys({"gemm", "attention", "memory", "launch_overhead", "profile"});
-    if (auto v = e->find("profile")) {
+    if (auto v = e->find("profile"); v && v->as_string() == "defaults") {
+      explicit_profile = true;  // the documented defaults, even where the catalog has a profile
+    } else if (v) {
+      explicit_profile = true;
       // Relative to the scenario file, like every other path in it.
       std::filesystem::path path(v->as_string());
       if (path.is_relative() && !root.file().empty()) path = std::filesystem::path(root.file()).parent_path() / path;
@@ -235,6 +246,8 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
     }
     if (auto v = e->find("launch_overhead")) s.efficiency.launch_overhead_s = v->as_quantity(Dimension::kTime);
   }
+  // The catalog's calibrated profile of this GPU, unless the scenario chose a profile or defaults.
+  if (!explicit_profile) s.profile = s.gpu.calibrated_profile;
   if (auto c = root.find("collectives")) {
     c->expect_keys({"algorithm"});
     if (auto a = c->find("algorithm")) {

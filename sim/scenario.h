@@ -50,6 +50,9 @@ struct Scenario {
   double usd_per_gpu_hour = 0;
 };
 
+// What prices the scenario's kernels, in one phrase: "calibrated profile FILE" or "documented defaults".
+std::string efficiency_source(const Scenario& s);
+
 Scenario load_scenario(const std::string& path, const hw::HardwareCatalog& hardware,
                        const model::ModelCatalog& models);
 Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardware,

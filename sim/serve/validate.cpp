@@ -19,6 +19,7 @@ sim::Scenario make_serve_scenario(const model::ModelSpec& m, const hw::GpuSpec& 
   s.name = fmt::format("{} on {} tp{}", m.name, gpu.name, tp);
   s.model = m;
   s.gpu = gpu;
+  s.profile = gpu.calibrated_profile;  // as a scenario file on this GPU would
   s.cluster = hw::make_cluster(gpu, 1, 8);
   s.precision = precision;
   s.usd_per_gpu_hour = gpu.usd_per_gpu_hour;

@@ -117,7 +117,7 @@ ValidationTable validate_megatron(const std::string& csv_path, const hw::Hardwar
     model::ModelSpec m = gpt_model(csv.cell(i, c_model), l, h, a, 51200, s);
     hw::ClusterSpec cl = cluster;
     cl.nodes = static_cast<int>((gpus + cl.gpus_per_node - 1) / cl.gpus_per_node);
-    TrainModel tm(m, gpu, cl, fp16());
+    TrainModel tm(m, gpu, cl, fp16(), {}, hw::CollectiveAlgo::kAuto, 0, gpu.calibrated_profile);
     TrainConfig base = megatron_2021_config();
     base.layout.tp = tp;
     base.layout.pp = pp;
@@ -189,7 +189,7 @@ ValidationTable validate_vtrain(const std::string& dir, const hw::HardwareCatalo
       const int per_node = static_cast<int>(std::min<int64_t>(gpus, 8));
       hw::ClusterSpec cl = hw::make_cluster(gpu, static_cast<int>((gpus + 7) / 8), per_node);
       model::ModelSpec m = gpt_model(fmt::format("gpt-h{}-l{}", h, l), l, h, a, padded_vocab(50257, tp), s);
-      TrainModel tm(m, gpu, cl, fp16());
+      TrainModel tm(m, gpu, cl, fp16(), {}, hw::CollectiveAlgo::kAuto, 0, gpu.calibrated_profile);
       TrainConfig c = megatron_2021_config();
       c.layout.tp = tp;
       c.layout.pp = pp;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "calib/measure.h"
 #include "calib/profile_fit.h"
@@ -19,6 +20,7 @@
 #include "hw/profile.h"
 #include "sim/estimate.h"
 #include "sim/scenario.h"
+#include "sim/serve/validate.h"
 #include "store/temp_db.h"
 
 namespace fathom::calib {
@@ -302,6 +304,97 @@ TEST(Scenario, AProfileChangesTheEstimateAndMustMatchTheGpu) {
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("h200-sxm"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+// A catalog GPU that names a calibrated profile carries it into every scenario on it, unless the
+// scenario asks for `defaults` or another profile; the catalog refuses a profile that is missing,
+// synthetic or of another GPU. Built on a copy of the catalog with a profile added to the H200.
+TEST(CatalogProfile, TheGpuCarriesItsProfileIntoScenariosAndRefusesBadOnes) {
+  const Fixture& f = fixture();
+  const fs::path dir = fs::temp_directory_path() / ("fathom_calib_cat_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "calibration");
+  fs::copy(fs::path(data_dir()) / "hardware", dir / "hardware", fs::copy_options::recursive);
+  hw::CalibratedProfile measured = f.fit.profile;
+  measured.synthetic = false;
+  std::ofstream(dir / "calibration" / "h200.yaml") << hw::profile_to_yaml(measured);
+  hw::CalibratedProfile synthetic = measured;
+  synthetic.synthetic = true;
+  std::ofstream(dir / "calibration" / "synthetic.yaml") << hw::profile_to_yaml(synthetic);
+  const fs::path gpu_file = dir / "hardware" / "gpus" / "h200-sxm.yaml";
+  std::string original;
+  {
+    std::ifstream in(gpu_file);
+    original.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  // sources: is the file's last block, so the source line can be appended to it.
+  auto name_profile = [&](const std::string& path) {
+    std::ofstream(gpu_file) << "calibrated_profile: " << path << "\n"
+                            << original << "  calibrated_profile: \"test: a profile fitted to the fixture\"\n";
+  };
+  auto scenario = [&](const hw::HardwareCatalog& hw, const std::string& efficiency) {
+    const std::string y = "model: llama-3.1-8b\nhardware: {gpu: h200-sxm, nodes: 1, gpus_per_node: 8}\n" + efficiency +
+                          "serve:\n  parallel: {tp: 1}\n  iteration: {phase: decode, sequences: 64, context: 2048}\n";
+    const fs::path p = dir / "s.yaml";
+    std::ofstream(p) << y;
+    return sim::load_scenario(p.string(), hw, test::models());
+  };
+  auto serve_time = [](const sim::Scenario& s) { return sim::estimate(s, sim::EstimateKind::kServeIteration).total_s; };
+
+  name_profile("../../calibration/h200.yaml");
+  const hw::HardwareCatalog cat = hw::HardwareCatalog::load((dir / "hardware").string());
+  const hw::GpuSpec& gpu = *cat.find_gpu("h200-sxm");
+  ASSERT_NE(gpu.calibrated_profile, nullptr);
+  EXPECT_EQ(cat.find_gpu("h100-sxm")->calibrated_profile, nullptr);
+
+  const sim::Scenario by_catalog = scenario(cat, "");
+  EXPECT_EQ(by_catalog.profile, gpu.calibrated_profile);
+  EXPECT_NE(sim::efficiency_source(by_catalog).find("the catalog's for h200-sxm"), std::string::npos)
+      << sim::efficiency_source(by_catalog);
+  const sim::Scenario defaults = scenario(cat, "efficiency: {profile: defaults}\n");
+  EXPECT_EQ(defaults.profile, nullptr);
+  EXPECT_EQ(sim::efficiency_source(defaults), "documented defaults");
+  // The catalog's profile prices exactly as the same profile named in the scenario, and
+  // `defaults` exactly as a catalog without one.
+  const sim::Scenario named = scenario(test::hardware(), "efficiency: {profile: calibration/h200.yaml}\n");
+  EXPECT_EQ(serve_time(by_catalog), serve_time(named));
+  EXPECT_EQ(serve_time(defaults), serve_time(scenario(test::hardware(), "")));
+  EXPECT_NE(serve_time(by_catalog), serve_time(defaults));
+  // validate serving builds its scenarios without a file, and takes the catalog's profile too.
+  const sim::Scenario built = serve::make_serve_scenario(*test::models().find("llama-3.1-8b"), gpu, 1,
+                                                         model::Precision{}, serve::ServeConfig{});
+  EXPECT_EQ(built.profile, gpu.calibrated_profile);
+
+  auto refused = [&](const std::string& path, const std::string& expect) {
+    name_profile(path);
+    try {
+      hw::HardwareCatalog::load((dir / "hardware").string());
+      ADD_FAILURE() << "the catalog accepted " << path;
+    } catch (const std::exception& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("h200-sxm.yaml:1"), std::string::npos) << what;
+      EXPECT_NE(what.find(expect), std::string::npos) << what;
+    }
+  };
+  refused("../../calibration/none.yaml", "calibrated profile file");
+  refused("../../calibration/synthetic.yaml", "synthetic");
+  // A profile of the H200 named by the H100's file.
+  std::ofstream(gpu_file) << original;
+  const fs::path h100_file = dir / "hardware" / "gpus" / "h100-sxm.yaml";
+  std::string h100;
+  {
+    std::ifstream in(h100_file);
+    h100.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(h100_file) << "calibrated_profile: ../../calibration/h200.yaml\n"
+                           << h100 << "  calibrated_profile: \"test\"\n";
+  try {
+    hw::HardwareCatalog::load((dir / "hardware").string());
+    ADD_FAILURE() << "the catalog accepted the H200's profile for the H100";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("expected a profile measured on h100-sxm"), std::string::npos) << e.what();
   }
   fs::remove_all(dir);
 }

@@ -513,7 +513,7 @@ namespace fathom::cli {
 int cmd_calib_record(const CalibFlags& f, const std::vector<std::string>& command, const CommonFlags&) {
   require_db_flag(f.db);
   if (command.empty()) throw FlagError("record", "expected a program to run after '--' (fathom calib record --db F -- python serve.py)");
-#ifndef FATHOM_CUPTI_LIBRARY
+#ifndef FATHOM_HAVE_INJECTION
   std::cerr << "fathom: calib record: this fathom was built without the CUDA toolkit (FATHOM_WITH_CUDA=OFF); "
                "the injection library needs CUPTI\n";
   return 3;
@@ -530,7 +530,8 @@ int cmd_calib_record(const CalibFlags& f, const std::vector<std::string>& comman
     throw FlagError("--db", "expected a path in an existing folder, found '" + f.db + "'");
   }
   ::setenv("CUDA_INJECTION64_PATH", inject.c_str(), 1);
-  ::setenv("NVTX_INJECTION64_PATH", FATHOM_CUPTI_LIBRARY, 1);
+  // NVTX_INJECTION64_PATH is left to the injection library, which sets it to the CUPTI it is
+  // bound to in the program (a program may bring its own libcupti); a value set here wins.
   ::setenv("FATHOM_CALIB_DB", db.c_str(), 1);
   std::vector<char*> argv;
   for (const std::string& a : command) argv.push_back(const_cast<char*>(a.c_str()));

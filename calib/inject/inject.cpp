@@ -14,9 +14,14 @@
 // NVTX ranges reach CUPTI only through NVTX's own injection: the NVTX calls compiled into the
 // program are no-ops until the first call finds NVTX_INJECTION64_PATH naming a tool library, and
 // CUPTI produces CUPTI_ACTIVITY_KIND_MARKER records only when it is that library. It must be the
-// same libcupti this library loaded (see `ldd libfathom_inject.so`), not another copy (a pip
-// wheel's, say), or the ranges go to a CUPTI instance nobody listens to. Without it, kernels are
-// still recorded, with no range names. CUPTI 13.0 was reported to crash in nvtxNameOsThreadA
+// same libcupti this library is bound to, not another copy, or the ranges go to a CUPTI instance
+// nobody listens to. Which copy that is cannot be known before the program runs: a program that
+// loaded a libcupti.so.13 of its own before cuInit (PyTorch's wheels do, for its profiler) binds
+// this library to that one, whatever its run path says. So when NVTX_INJECTION64_PATH is unset,
+// InitializeInjection sets it to the file its CUPTI came from (dladdr); NVTX reads the variable
+// at the program's first NVTX call, which must come after CUDA is initialised. When it is set to
+// another file, one warning line says so and it is left alone. Without ranges, kernels are still
+// recorded, with no range names. CUPTI 13.0 was reported to crash in nvtxNameOsThreadA
 // with NVTX injection on (NVIDIA/NVTX issue 125); programs that name their threads may need a
 // newer toolkit's CUPTI for ranges.
 //
@@ -37,6 +42,8 @@
 // Failures print one line starting "fathom-inject: " on stderr; nothing is thrown into, and
 // nothing stops, the host program. A program that ends by _exit or a signal writes nothing (the
 // records are written by an atexit handler).
+#include <dlfcn.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -85,6 +92,36 @@ std::string command_line() {
   return raw.empty() ? "unknown program" : raw;
 }
 
+// The file this library's CUPTI was loaded from; empty when dladdr cannot tell.
+std::string bound_cupti_path() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&cuptiGetVersion), &info) == 0 || info.dli_fname == nullptr) return "";
+  return info.dli_fname;
+}
+
+std::string real_path(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) == nullptr ? path : std::string(buf);
+}
+
+// Points NVTX's injection at the CUPTI this library uses (see the file comment).
+void point_nvtx_at_bound_cupti() {
+  const std::string bound = bound_cupti_path();
+  if (bound.empty()) {
+    say("could not tell which libcupti this library is bound to (dladdr); NVTX ranges need NVTX_INJECTION64_PATH set to it");
+    return;
+  }
+  const char* set = std::getenv("NVTX_INJECTION64_PATH");
+  if (set == nullptr || *set == '\0') {
+    ::setenv("NVTX_INJECTION64_PATH", bound.c_str(), 1);
+    return;
+  }
+  if (real_path(set) != real_path(bound)) {
+    say(std::string("NVTX_INJECTION64_PATH is ") + set + " but this library's CUPTI is " + bound +
+        "; NVTX ranges may reach another CUPTI and be lost (unset it to let this library choose)");
+  }
+}
+
 std::string cupti_api_version() {
   uint32_t v = 0;
   return cuptiGetVersion(&v) == CUPTI_SUCCESS ? std::to_string(v) : "unknown";
@@ -124,7 +161,10 @@ void write_records(Session& s) {
       "cupti_api_version=" + cupti_api_version() + "; dropped_records=" + std::to_string(tracer.dropped()) +
       "; untimed_records=" + std::to_string(tracer.untimed()) + "; nvtx_ranges=" + std::to_string(ranges.size()) +
       (s.launch_times ? "; ranges by launch time" : "; ranges by device time") +
-      (std::getenv("NVTX_INJECTION64_PATH") == nullptr ? "; NVTX_INJECTION64_PATH unset" : "");
+      (std::getenv("NVTX_INJECTION64_PATH") == nullptr ? std::string("; NVTX_INJECTION64_PATH unset")
+                                                       : std::string("; NVTX_INJECTION64_PATH=") +
+                                                             std::getenv("NVTX_INJECTION64_PATH")) +
+      "; cupti=" + bound_cupti_path();
 
   fathom::store::CalibStore db = fathom::store::CalibStore::open(s.db_path);
   const std::string source = command_line(), host = fathom::host_name(), version = fathom::version();
@@ -219,6 +259,7 @@ extern "C" __attribute__((visibility("default"))) int InitializeInjection(void) 
     session->db_path = db;
     session->pid = getpid();
     session->tracer = start_tracer(session->launch_times);
+    point_nvtx_at_bound_cupti();
     g_session = session.release();
     if (std::atexit(on_exit) != 0) {
       say("atexit: expected to register the exit handler, found it refused; nothing will be recorded");

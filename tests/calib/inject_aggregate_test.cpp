@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -255,6 +259,55 @@ TEST(ParseOpLabel, CanonicalisesTheShapeAndNamesWhatIsWrong) {
     EXPECT_NE(what.find("fathom:gemm:bf17:m=1,n=1,k=1"), std::string::npos) << what;
     EXPECT_NE(what.find("bf17"), std::string::npos) << what;
   }
+}
+
+// scripts/calib_probe.py, the PyTorch program of a GPU session, labels its NVTX ranges itself; a
+// label this parser refused would turn that session's measurements into plain kernels. The
+// script's --list prints its labels without PyTorch, so they are checked here, as printed.
+TEST(ProbeScript, EveryLabelParsesAndCoversPrefillAndDecode) {
+  if (std::system("python3 -c 'import sys' > /dev/null 2>&1") != 0) GTEST_SKIP() << "python3 not found";
+  FILE* p = ::popen("python3 " FATHOM_SCRIPTS_DIR "/calib_probe.py --list", "r");
+  ASSERT_NE(p, nullptr);
+  std::vector<std::string> labels;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) {
+    std::string line(buf);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    labels.push_back(line);
+  }
+  ASSERT_EQ(::pclose(p), 0) << "calib_probe.py --list failed";
+  ASSERT_GE(labels.size(), 100u);
+  std::map<std::string, int> count;  // kind and dtype
+  std::set<std::string> unique;
+  int decode_gqa = 0, prefill_causal = 0, decode_gemm = 0;
+  for (const std::string& l : labels) {
+    EXPECT_TRUE(unique.insert(l).second) << "repeated label " << l;
+    OpLabel op;
+    ASSERT_NO_THROW(op = parse_op_label(l)) << l;
+    EXPECT_GT(op.work.flops, 0) << l;
+    EXPECT_GT(op.work.bytes, 0) << l;
+    ++count[op.kind + " " + op.dtype];
+    if (op.kind == "attention") {
+      const AttentionShape a = attention_from_shape(op.shape);
+      // PyTorch aligns is_causal to the top left; the probe uses it only where q == kv, where
+      // both alignments agree, and runs decode (q = 1) without a mask.
+      if (a.causal) {
+        EXPECT_EQ(a.q_len, a.kv_len) << l;
+        ++prefill_causal;
+      } else {
+        EXPECT_EQ(a.q_len, 1) << l;
+        if (a.kv_heads < a.heads) ++decode_gqa;
+      }
+    } else if (op.kind == "gemm" && gemm_from_shape(op.shape).m <= 128) {
+      ++decode_gemm;
+    }
+  }
+  EXPECT_GE(count["gemm bf16"], 40);
+  EXPECT_GE(count["gemm fp8"], 30);
+  EXPECT_GE(count["attention bf16"], 20);
+  EXPECT_GE(prefill_causal, 5);
+  EXPECT_GE(decode_gqa, 10);
+  EXPECT_GE(decode_gemm, 20);
 }
 
 }  // namespace

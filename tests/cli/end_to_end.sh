@@ -302,6 +302,30 @@ assert r['memory copy']['calibrated_median'] < 0.05" 2>/dev/null; check "calib r
 printf 'profile: 1\ngpu: h200-sxm\ngemm:\n  bf16: {peak_fraction: 2, k_half: 1, memory_fraction: 0.5, fixed_s: 1e-6}\n' > "$tmp/badprof.yaml"
 "$FATHOM" estimate "$SCEN/mixtral-8x7b-prefill-h200.yaml" --profile "$tmp/badprof.yaml" > /dev/null 2> "$tmp/e"; rc=$?
 [ $rc -eq 2 ] && grep -q "badprof.yaml:4" "$tmp/e"; check "bad profile names file:line" $?
+# A catalog GPU naming a calibrated profile: scenarios on it use it; --profile defaults does not.
+# (The synthetic profile is relabelled as measured here only because the catalog refuses synthetic
+# ones, which is checked too.)
+cp -r "$FATHOM_DATA_DIR" "$tmp/data"
+mkdir -p "$tmp/data/calibration"
+sed 's/^synthetic: true/synthetic: false/' "$tmp/h200.yaml" > "$tmp/data/calibration/h200.yaml"
+cp "$tmp/h200.yaml" "$tmp/data/calibration/synthetic.yaml"
+gpu_yaml="$FATHOM_DATA_DIR/hardware/gpus/h200-sxm.yaml"
+{ echo "calibrated_profile: ../../calibration/h200.yaml"; cat "$gpu_yaml"; echo '  calibrated_profile: "end-to-end test"'; } > "$tmp/data/hardware/gpus/h200-sxm.yaml"
+FATHOM_DATA_DIR="$tmp/data" "$FATHOM" estimate "$SCEN/mixtral-8x7b-prefill-h200.yaml" > "$tmp/o" 2>&1
+grep -q "kernels priced by calibrated profile .*calibration/h200.yaml, the catalog's for h200-sxm" "$tmp/o"; check "estimate uses the catalog GPU's calibrated profile" $?
+FATHOM_DATA_DIR="$tmp/data" "$FATHOM" estimate "$SCEN/mixtral-8x7b-prefill-h200.yaml" --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['summary']['time_s'])" > "$tmp/t2"
+cmp -s "$tmp/t1" "$tmp/t2"; check "the catalog's profile prices as the same profile given by --profile" $?
+FATHOM_DATA_DIR="$tmp/data" "$FATHOM" estimate "$SCEN/mixtral-8x7b-prefill-h200.yaml" --profile defaults --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['summary']['time_s'])" > "$tmp/t3"
+cmp -s "$tmp/t0" "$tmp/t3"; check "--profile defaults prices as a catalog without a profile" $?
+FATHOM_DATA_DIR="$tmp/data" "$FATHOM" validate serving --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['calibrated_profiles'])" | grep -q "^h200-sxm (.*calibration/h200.yaml)$"
+check "validate serving names the catalog's calibrated profile" $?
+FATHOM_DATA_DIR="$tmp/data" "$FATHOM" validate serving --profile defaults | grep -q "^calibrated profiles: none"; check "validate serving --profile defaults" $?
+"$FATHOM" validate serving --profile "$tmp/nope.yaml" > /dev/null 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ] && grep -q -- "--profile" "$tmp/e"; check "validate serving --profile of a missing file: one line, exit 2" $?
+{ echo "calibrated_profile: ../../calibration/synthetic.yaml"; cat "$gpu_yaml"; echo '  calibrated_profile: "end-to-end test"'; } > "$tmp/data/hardware/gpus/h200-sxm.yaml"
+FATHOM_DATA_DIR="$tmp/data" "$FATHOM" estimate "$SCEN/mixtral-8x7b-prefill-h200.yaml" > /dev/null 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ] && grep -q "h200-sxm.yaml:1.*synthetic" "$tmp/e"; check "the catalog refuses a synthetic profile, naming file:line" $?
+"$FATHOM" estimate "$SCEN/mixtral-8x7b-prefill-h200.yaml" | grep -q "^kernels priced by documented defaults$"; check "estimate says the defaults price the kernels" $?
 if [ -f "$DATA/calib/torch_trace_small.json" ]; then
   "$FATHOM" calib import-torch "$DATA/calib/torch_trace_small.json" --db "$tmp/tt.sqlite" > "$tmp/o"; check "calib import-torch exits 0" $?
   [ "$(sqlite3 "$tmp/tt.sqlite" "select count(*) from measurements where kind='gemm'")" -gt 0 ] && \
@@ -318,8 +342,12 @@ if [ -f "$DATA/calib/torch_trace_small.json" ]; then
 fi
 # calib record: the program runs with the injection library, NVTX through CUPTI and the database.
 if [ -f "$(dirname "$FATHOM")/libfathom_inject.so" ]; then
-  "$FATHOM" calib record --db "$tmp/rec.sqlite" -- sh -c 'test -f "$CUDA_INJECTION64_PATH" && test -f "$NVTX_INJECTION64_PATH" && test "$FATHOM_CALIB_DB" = "'"$tmp"'/rec.sqlite" && exit 7'
+  # NVTX_INJECTION64_PATH is left to the injection library (it names the CUPTI bound in the
+  # program); one set by the user passes through unchanged.
+  env -u NVTX_INJECTION64_PATH "$FATHOM" calib record --db "$tmp/rec.sqlite" -- sh -c 'test -f "$CUDA_INJECTION64_PATH" && test -z "${NVTX_INJECTION64_PATH+x}" && test "$FATHOM_CALIB_DB" = "'"$tmp"'/rec.sqlite" && exit 7'
   [ $? -eq 7 ]; check "calib record runs the program with the injection environment" $?
+  NVTX_INJECTION64_PATH=/opt/mine/libcupti.so "$FATHOM" calib record --db "$tmp/rec.sqlite" -- sh -c 'test "$NVTX_INJECTION64_PATH" = /opt/mine/libcupti.so && exit 7'
+  [ $? -eq 7 ]; check "calib record keeps the user's NVTX_INJECTION64_PATH" $?
   "$FATHOM" calib record --db "$tmp/rec.sqlite" -- /nonexistent/program > /dev/null 2> "$tmp/e"; rc=$?
   [ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ]; check "calib record of a missing program: exit 2" $?
 else

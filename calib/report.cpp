@@ -46,6 +46,8 @@ CalibReport make_report(const std::vector<store::MeasurementRecord>& measurement
 
   struct Acc {
     std::vector<double> measured, err_def, err_cal;
+    double best_rate = std::nan(""), datasheet_rate = std::nan("");
+    bool flops = false;
   };
   std::map<std::string, Acc> acc;
   CalibReport r;
@@ -70,6 +72,10 @@ CalibReport make_report(const std::vector<store::MeasurementRecord>& measurement
       ++r.unpredicted;
       continue;
     }
+    a.flops = op.kind == hw::OpKind::kGemm || op.kind == hw::OpKind::kAttention;
+    const double rate = (a.flops ? op.flops : op.bytes) / m.time_s;
+    if (std::isnan(a.best_rate) || rate > a.best_rate) a.best_rate = rate;
+    a.datasheet_rate = a.flops ? gpu.peak(op.dtype) : gpu.memory_bw_Bps;
     a.err_def.push_back(std::abs(predicted_kernel_time(def, gpu, op) / m.time_s - 1));
     if (cal) a.err_cal.push_back(std::abs(predicted_kernel_time(*cal, gpu, op) / m.time_s - 1));
   }
@@ -83,6 +89,9 @@ CalibReport make_report(const std::vector<store::MeasurementRecord>& measurement
     row.calibrated_median = quantile(a.err_cal, 0.5);
     row.calibrated_p90 = quantile(a.err_cal, 0.9);
     row.heldout_median = profile ? heldout_of(*profile, g) : std::nan("");
+    row.best_rate = a.best_rate;
+    row.datasheet_rate = a.datasheet_rate;
+    row.rate_is_flops = a.flops;
     r.rows.push_back(row);
   }
   return r;

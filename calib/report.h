@@ -20,6 +20,11 @@ struct ReportRow {
   double default_median = 0, default_p90 = 0;
   double calibrated_median = 0, calibrated_p90 = 0;  // NaN without a profile
   double heldout_median = 0;                          // from the profile's cross-validation; NaN if none
+  // The best rate any measurement of the group reached, against the datasheet: FLOP/s for GEMMs
+  // and attention (peak of the GEMM's dtype; bf16 for attention), bytes/s for the rest (memory
+  // bandwidth). NaN for launch and plain kernels.
+  double best_rate = 0, datasheet_rate = 0;
+  bool rate_is_flops = false;
 };
 
 struct CalibReport {

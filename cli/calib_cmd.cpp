@@ -464,7 +464,9 @@ int cmd_calib_report(const std::string& path, const CalibFlags& f, const CommonF
                       {"default_p90", num(row.default_p90)},
                       {"calibrated_median", num(row.calibrated_median)},
                       {"calibrated_p90", num(row.calibrated_p90)},
-                      {"heldout_median", num(row.heldout_median)}});
+                      {"heldout_median", num(row.heldout_median)},
+                      {row.rate_is_flops ? "best_flops_per_s" : "best_bytes_per_s", num(row.best_rate)},
+                      {row.rate_is_flops ? "datasheet_flops_per_s" : "datasheet_bytes_per_s", num(row.datasheet_rate)}});
     }
     j["rows"] = rows;
     nlohmann::json runs = nlohmann::json::array();
@@ -492,16 +494,22 @@ int cmd_calib_report(const std::string& path, const CalibFlags& f, const CommonF
   os << "profile: " << (profile ? profile_from : std::string("none (fathom calib fit writes one)")) << "\n";
   Table t;
   t.header = {"kind", "points", "measured median", "default med err", "default p90", "calibrated med err",
-              "calibrated p90", "held-out med"};
-  t.right = {false, true, true, true, true, true, true, true};
+              "calibrated p90", "held-out med", "best reached (of datasheet)"};
+  t.right = {false, true, true, true, true, true, true, true, true};
   for (const auto& row : r.rows) {
+    std::string best = "-";
+    if (!std::isnan(row.best_rate)) {
+      best = (row.rate_is_flops ? format_flop_rate(row.best_rate) : format_rate(row.best_rate)) +
+             (row.datasheet_rate > 0 ? fmt::format(" ({:.0f}%)", 100 * row.best_rate / row.datasheet_rate) : "");
+    }
     t.rows.push_back({row.group, std::to_string(row.points), seconds(row.measured_median_s), pct(row.default_median),
                       pct(row.default_p90), pct(row.calibrated_median), pct(row.calibrated_p90),
-                      pct(row.heldout_median)});
+                      pct(row.heldout_median), best});
   }
   t.print(os);
   if (r.unpredicted) os << fmt::format("{} measurements of kinds the cost chain does not price (kernel) are listed by count only\n", r.unpredicted);
-  os << "error: |predicted/measured - 1| of each kernel's own duration (launch gap excluded)\n";
+  os << "error: |predicted/measured - 1| of each kernel's own duration (launch gap excluded); best reached: the "
+        "fastest measurement's FLOP/s (GEMMs, attention) or bytes/s (the rest) against the datasheet peak\n";
   emit(os.str(), c);
   return 0;
 }

@@ -275,6 +275,26 @@ TEST(Report, CalibrationBeatsTheDefaultsOnItsOwnGpu) {
     EXPECT_LE(row.calibrated_median, row.default_median + 1e-12);
   }
   for (const ReportRow& row : without.rows) EXPECT_TRUE(std::isnan(row.calibrated_median));
+  // Best rate reached: below the truth's ceiling (plus a few noise deviations), but near it, as
+  // the largest shapes come close to their peak fraction.
+  const SyntheticTruth truth;
+  for (const ReportRow& row : with.rows) {
+    SCOPED_TRACE(row.group);
+    if (row.group == "gemm bf16") {
+      EXPECT_TRUE(row.rate_is_flops);
+      EXPECT_EQ(row.datasheet_rate, f.gpu.peak(DType::kBf16));
+      EXPECT_LT(row.best_rate / row.datasheet_rate, truth.gemm_bf16 * 1.06);
+      EXPECT_GT(row.best_rate / row.datasheet_rate, truth.gemm_bf16 * 0.85);
+    } else if (row.group == "memory copy") {
+      EXPECT_FALSE(row.rate_is_flops);
+      EXPECT_EQ(row.datasheet_rate, f.gpu.memory_bw_Bps);
+      // The L2 bonus lets small buffers beat the HBM fraction by up to 10%.
+      EXPECT_LT(row.best_rate / row.datasheet_rate, truth.copy * 1.06 / (1 - truth.l2_bonus));
+      EXPECT_GT(row.best_rate / row.datasheet_rate, truth.copy * 0.85);
+    } else if (row.group == "launch") {
+      EXPECT_TRUE(std::isnan(row.best_rate));
+    }
+  }
 }
 
 TEST(Scenario, AProfileChangesTheEstimateAndMustMatchTheGpu) {

@@ -86,7 +86,11 @@ else
 fi
 step "calib run" "$FATHOM" calib run --db "$DB" "${run_args[@]}"
 if [[ "${FATHOM_CALIB_PROBE:-1}" == 1 ]]; then
-  echo "PyTorch's own libcupti: $(torch_cupti)"
+  tc=$(torch_cupti)
+  echo "PyTorch's own libcupti: $tc"
+  # The injection library binds to that copy when PyTorch loads one; naming it here, before
+  # Python starts, saves the library setting the variable itself inside cuInit.
+  if [[ "$tc" == /* ]]; then export NVTX_INJECTION64_PATH="$tc"; fi
   step "calib record (PyTorch probe)" env PYTHONUNBUFFERED=1 "$FATHOM" calib record --db "$DB" -- \
     python3 scripts/calib_probe.py --csv "$OUT/probe_events.csv"
 fi

@@ -30,6 +30,8 @@ struct State {
   std::vector<MarkerRange> markers;
   std::vector<DeviceRecord> devices;
   std::unordered_map<uint32_t, MarkerRange> open_markers;  // start seen, end not yet (by marker id)
+  std::unordered_map<uint32_t, uint64_t> early_ends;        // end seen before its start (by id)
+  std::vector<std::string> warnings;                        // kinds enabled best-effort that failed
   std::vector<CUpti_ActivityKind> enabled;
   std::string callback_error;  // first failure inside a callback; raised by the next take_*
 
@@ -38,6 +40,7 @@ struct State {
   std::atomic<size_t> buffer_bytes{8u << 20};
   std::atomic<uint64_t> dropped{0};
   std::atomic<uint64_t> untimed{0};
+  std::atomic<uint64_t> launch_timed{0};  // kernels whose queued time passed the checks
 };
 
 State& state() {
@@ -128,7 +131,7 @@ void CUPTIAPI on_buffer_completed(CUcontext context, uint32_t stream_id, uint8_t
       std::string name;
     };
     std::vector<MarkerEvent> marker_events;
-    uint64_t untimed = 0;
+    uint64_t untimed = 0, launch_timed = 0;
 
     CUpti_Activity* record = nullptr;
     while (buffer != nullptr && valid_size > 0) {
@@ -160,7 +163,13 @@ void CUPTIAPI on_buffer_completed(CUcontext context, uint32_t stream_id, uint8_t
           out.stream_id = k->streamId;
           out.grid[0] = k->gridX, out.grid[1] = k->gridY, out.grid[2] = k->gridZ;
           out.block[0] = k->blockX, out.block[1] = k->blockY, out.block[2] = k->blockZ;
-          out.queued_ns = s.launch_times && k->queued != CUPTI_TIMESTAMP_UNKNOWN ? k->queued : 0;
+          // A queued time is used only when it is consistent: set, not after the submission
+          // (when that is known) and not after the kernel started. CUPTI has been seen to leave a
+          // stale queued value on some launches (CUDA graphs); those fall back to device times.
+          const bool queued_ok = k->queued != CUPTI_TIMESTAMP_UNKNOWN && k->queued <= k->start &&
+                                 (k->submitted == CUPTI_TIMESTAMP_UNKNOWN || k->queued <= k->submitted);
+          out.queued_ns = s.launch_times && queued_ok ? k->queued : 0;
+          if (out.queued_ns != 0) ++launch_timed;
           kernels.push_back(std::move(out));
           break;
         }
@@ -214,17 +223,26 @@ void CUPTIAPI on_buffer_completed(CUcontext context, uint32_t stream_id, uint8_t
 
     std::lock_guard lock(s.mu);
     s.untimed += untimed;
+    s.launch_timed += launch_timed;
     for (auto& k : kernels) s.kernels.push_back(std::move(k));
     for (auto& m : memcpys) s.memcpys.push_back(m);
     for (auto& d : devices) s.devices.push_back(std::move(d));
-    // A range's start and end may arrive in different buffers, so open ranges persist.
+    // A range's start and end may arrive in different buffers, in either order (CUPTI keeps a
+    // buffer per thread), so both halves wait for the other.
     for (auto& e : marker_events) {
       if (e.start) {
-        s.open_markers[e.id] = MarkerRange{std::move(e.name), e.t, 0, e.thread};
+        if (auto end = s.early_ends.find(e.id); end != s.early_ends.end()) {
+          s.markers.push_back(MarkerRange{std::move(e.name), e.t, end->second, e.thread});
+          s.early_ends.erase(end);
+        } else {
+          s.open_markers[e.id] = MarkerRange{std::move(e.name), e.t, 0, e.thread};
+        }
       } else if (auto it = s.open_markers.find(e.id); it != s.open_markers.end()) {
         it->second.end_ns = e.t;
         s.markers.push_back(std::move(it->second));
         s.open_markers.erase(it);
+      } else {
+        s.early_ends[e.id] = e.t;
       }
     }
   } catch (const std::exception& e) {
@@ -270,6 +288,8 @@ void clear(State& s) {
   s.markers.clear();
   s.devices.clear();
   s.open_markers.clear();
+  s.early_ends.clear();
+  s.warnings.clear();
   s.callback_error.clear();
 }
 
@@ -290,6 +310,7 @@ ActivityTracer::ActivityTracer(TracerOptions options) {
     clear(s);
     s.dropped = 0;
     s.untimed = 0;
+    s.launch_timed = 0;
     const size_t align = ACTIVITY_RECORD_ALIGNMENT;
     s.buffer_bytes = (options.buffer_bytes + align - 1) / align * align;
     s.launch_times = options.launch_times;
@@ -303,7 +324,13 @@ ActivityTracer::ActivityTracer(TracerOptions options) {
     if (options.markers) kinds.push_back(CUPTI_ACTIVITY_KIND_MARKER);
     if (options.devices) kinds.push_back(CUPTI_ACTIVITY_KIND_DEVICE);
     for (auto k : kinds) {
-      check(cuptiActivityEnable(k), kind_call(k));
+      const CUptiResult r = cuptiActivityEnable(k);
+      if (r != CUPTI_SUCCESS && options.best_effort && k != CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL) {
+        std::lock_guard lock(s.mu);
+        s.warnings.push_back(failure(kind_call(k), r) + "; going on without these records");
+        continue;
+      }
+      check(r, kind_call(k));
       std::lock_guard lock(s.mu);
       s.enabled.push_back(k);
     }
@@ -349,6 +376,35 @@ std::vector<DeviceRecord> ActivityTracer::take_devices() {
   std::lock_guard lock(s.mu);
   return std::exchange(s.devices, {});
 }
+
+ActivityHarvest ActivityTracer::take_all_noexcept() noexcept {
+  State& s = state();
+  ActivityHarvest h;
+  try {
+    const CUptiResult r = cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
+    if (r != CUPTI_SUCCESS) h.errors.push_back(failure("cuptiActivityFlushAll", r));
+    std::lock_guard lock(s.mu);
+    if (!s.callback_error.empty()) h.errors.push_back(std::exchange(s.callback_error, {}));
+    h.kernels = std::exchange(s.kernels, {});
+    h.memcpys = std::exchange(s.memcpys, {});
+    h.markers = std::exchange(s.markers, {});
+    h.devices = std::exchange(s.devices, {});
+    h.unpaired_markers = s.open_markers.size() + s.early_ends.size();
+  } catch (const std::exception& e) {
+    h.errors.push_back(std::string("collecting CUPTI records: ") + e.what());
+  } catch (...) {
+    h.errors.push_back("collecting CUPTI records: unknown exception");
+  }
+  return h;
+}
+
+std::vector<std::string> ActivityTracer::warnings() const {
+  State& s = state();
+  std::lock_guard lock(s.mu);
+  return s.warnings;
+}
+
+uint64_t ActivityTracer::launch_timed() const { return state().launch_timed.load(); }
 
 uint64_t ActivityTracer::dropped() const { return state().dropped.load(); }
 

@@ -53,6 +53,20 @@ struct TracerOptions {
   // CUPTI wants this set before CUDA initialises; it costs a little per launch.
   bool launch_times = false;
   size_t buffer_bytes = 8u << 20;  // one activity buffer, bytes; at least 64 KiB
+  // Kinds other than kernels that CUPTI refuses to enable are left out with a warning
+  // (ActivityTracer::warnings) instead of failing the constructor; for the injection library,
+  // where kernels without ranges or device records are still worth keeping.
+  bool best_effort = false;
+};
+
+// Everything recorded so far, for a program's last moment (ActivityTracer::take_all_noexcept).
+struct ActivityHarvest {
+  std::vector<KernelRecord> kernels;
+  std::vector<MemcpyRecord> memcpys;
+  std::vector<MarkerRange> markers;
+  std::vector<DeviceRecord> devices;
+  size_t unpaired_markers = 0;      // range starts without an end, or ends without a start
+  std::vector<std::string> errors;  // CUPTI failures met on the way (flush, buffer callbacks)
 };
 
 // One per process (CUPTI's activity callbacks are global). The constructor registers buffer
@@ -72,6 +86,14 @@ class ActivityTracer {
   std::vector<MemcpyRecord> take_memcpys();
   std::vector<MarkerRange> take_markers();
   std::vector<DeviceRecord> take_devices();
+  // One forced flush, then every kind at once. Never throws: a failing flush or an error noted
+  // in a buffer callback is reported in `errors`, and the records already collected still come
+  // back (the injection library's exit handler, where losing them all would lose the run).
+  ActivityHarvest take_all_noexcept() noexcept;
+  // Why a best-effort kind was not enabled, one line each (TracerOptions::best_effort).
+  std::vector<std::string> warnings() const;
+  // Kernels recorded with a usable queued (launch) time, of all kernels recorded.
+  uint64_t launch_timed() const;
   // Records CUPTI dropped because buffers were full (should stay 0; reported with the run).
   uint64_t dropped() const;
   // Kernel and memcpy records CUPTI delivered without valid timestamps (a 0 start or end, or an

@@ -129,12 +129,21 @@ std::string cupti_api_version() {
 
 void write_records(Session& s) {
   cupti::ActivityTracer& tracer = *s.tracer;
-  std::vector<cupti::KernelRecord> kernels = tracer.take_kernels();
-  std::vector<cupti::MarkerRange> markers = tracer.take_markers();
-  std::vector<cupti::DeviceRecord> devices = tracer.take_devices();
+  // One harvest that never throws: a CUPTI error at exit must not cost the records already taken.
+  cupti::ActivityHarvest harvest = tracer.take_all_noexcept();
+  for (const auto& e : harvest.errors) say(e + " (the records collected until then are kept)");
+  std::vector<cupti::KernelRecord> kernels = std::move(harvest.kernels);
+  std::vector<cupti::MarkerRange> markers = std::move(harvest.markers);
+  std::vector<cupti::DeviceRecord> devices = std::move(harvest.devices);
   if (kernels.empty()) {
     say("no kernels were recorded; nothing written to " + s.db_path);
     return;
+  }
+  const size_t kernel_count = kernels.size();
+  const uint64_t launch_timed = tracer.launch_timed();
+  if (s.launch_times) {
+    say(std::to_string(launch_timed) + " of " + std::to_string(kernel_count) +
+        " kernels have a launch time; the rest are placed in NVTX ranges by their device times");
   }
 
   std::vector<fathom::calib::InjectedRange> ranges;
@@ -160,7 +169,10 @@ void write_records(Session& s) {
   const std::string notes_common =
       "cupti_api_version=" + cupti_api_version() + "; dropped_records=" + std::to_string(tracer.dropped()) +
       "; untimed_records=" + std::to_string(tracer.untimed()) + "; nvtx_ranges=" + std::to_string(ranges.size()) +
-      (s.launch_times ? "; ranges by launch time" : "; ranges by device time") +
+      "; unpaired_nvtx=" + std::to_string(harvest.unpaired_markers) +
+      (s.launch_times ? "; kernels_with_launch_time=" + std::to_string(launch_timed) + "/" + std::to_string(kernel_count)
+                      : std::string("; ranges by device time")) +
+      (harvest.errors.empty() ? std::string() : "; cupti_errors=" + std::to_string(harvest.errors.size())) +
       (std::getenv("NVTX_INJECTION64_PATH") == nullptr ? std::string("; NVTX_INJECTION64_PATH unset")
                                                        : std::string("; NVTX_INJECTION64_PATH=") +
                                                              std::getenv("NVTX_INJECTION64_PATH")) +
@@ -172,6 +184,17 @@ void write_records(Session& s) {
     const cupti::DeviceRecord* dev = nullptr;
     for (const auto& d : devices) {
       if (d.id == device_id) dev = &d;
+    }
+    // Without CUPTI's device record, a single GPU is named by NVML (index 0, which is that GPU
+    // when the program used one); with several, the kernels cannot be told apart and are dropped.
+    cupti::DeviceRecord from_nvml;
+    if (dev == nullptr && by_device.size() == 1 && nvml && !nvml->uuid.empty()) {
+      from_nvml.id = device_id;
+      from_nvml.name = nvml->name;
+      from_nvml.uuid = nvml->uuid;
+      dev = &from_nvml;
+      say("no CUPTI device record for device " + std::to_string(device_id) + "; naming it from NVML (" +
+          nvml->name + ", " + nvml->uuid + "), without SM count, memory or compute capability");
     }
     if (dev == nullptr) {
       say("expected a CUPTI device record for device " + std::to_string(device_id) + ", found none; its " +
@@ -186,7 +209,8 @@ void write_records(Session& s) {
     d.name = dev->name;
     d.sm_count = dev->sm_count;
     d.memory_bytes = static_cast<int64_t>(dev->memory_bytes);
-    d.compute_capability = std::to_string(dev->cc_major) + "." + std::to_string(dev->cc_minor);
+    d.compute_capability =
+        dev->cc_major > 0 ? std::to_string(dev->cc_major) + "." + std::to_string(dev->cc_minor) : std::string();
     fathom::store::CalibRunRecord run;
     run.device_id = db.add_device(d);
     run.kind = "injection";
@@ -225,6 +249,7 @@ std::unique_ptr<cupti::ActivityTracer> start_tracer(bool& launch_times) {
   options.markers = true;
   options.devices = true;
   options.launch_times = true;
+  options.best_effort = true;  // kernels without ranges or device records are still worth keeping
   std::string refused;
   try {
     launch_times = true;
@@ -259,6 +284,7 @@ extern "C" __attribute__((visibility("default"))) int InitializeInjection(void) 
     session->db_path = db;
     session->pid = getpid();
     session->tracer = start_tracer(session->launch_times);
+    for (const auto& w : session->tracer->warnings()) say(w);
     point_nvtx_at_bound_cupti();
     g_session = session.release();
     if (std::atexit(on_exit) != 0) {

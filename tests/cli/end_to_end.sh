@@ -302,6 +302,14 @@ assert r['memory copy']['calibrated_median'] < 0.05" 2>/dev/null; check "calib r
 printf 'profile: 1\ngpu: h200-sxm\ngemm:\n  bf16: {peak_fraction: 2, k_half: 1, memory_fraction: 0.5, fixed_s: 1e-6}\n' > "$tmp/badprof.yaml"
 "$FATHOM" estimate "$SCEN/mixtral-8x7b-prefill-h200.yaml" --profile "$tmp/badprof.yaml" > /dev/null 2> "$tmp/e"; rc=$?
 [ $rc -eq 2 ] && grep -q "badprof.yaml:4" "$tmp/e"; check "bad profile names file:line" $?
+# The H200 TensorRT-LLM example scenario is the validated configuration of its published row.
+"$FATHOM" serve "$SCEN/llama3.1-8b-trtllm-h200.yaml" --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['output_tokens_per_s'])" > "$tmp/srv"
+"$FATHOM" validate serving --format json | python3 -c "
+import json,sys
+rows=[r for r in json.load(sys.stdin)['throughput']['rows'] if r['label']=='llama-3.1-8b h200-sxm' and r['config']=='tp1 1000/1000']
+assert len(rows)==1; print(rows[0]['predicted'])" > "$tmp/val"
+python3 -c "import sys; a,b=float(open('$tmp/srv').read()),float(open('$tmp/val').read()); sys.exit(0 if abs(a/b-1)<1e-9 else 1)"
+check "llama3.1-8b-trtllm-h200.yaml serves as validate serving's 1000/1000 H200 row ($(cat "$tmp/srv") vs $(cat "$tmp/val") tok/s)" $?
 # A catalog GPU naming a calibrated profile: scenarios on it use it; --profile defaults does not.
 # (The synthetic profile is relabelled as measured here only because the catalog refuses synthetic
 # ones, which is checked too.)

@@ -2,6 +2,7 @@
 // shape. The split-KV workspace is scratch that the kernel writes before it reads it, so it
 // does not rotate.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "calib/cuda/bench.h"
@@ -26,6 +27,10 @@ std::string unsupported(const AttentionShape& a) {
   if (a.kv_len > INT32_MAX || a.batch * a.kv_heads > INT32_MAX || rows > INT32_MAX ||
       static_cast<double>(a.q_len) * static_cast<double>(a.heads / a.kv_heads) > (1 << 30)) {
     return "sizes beyond the kernel's 32-bit indexing";
+  }
+  // One block per 64 packed query rows (q × heads per KV head) in grid.y (launch_attention).
+  if (std::ceil(static_cast<double>(a.q_len) * static_cast<double>(a.heads / a.kv_heads) / 64) > 65535) {
+    return "more packed query rows than the kernel's grid holds (65535 blocks of 64)";
   }
   return "";
 }

@@ -79,11 +79,15 @@ Timing Bench::time(const std::string& label, int copies, const Launch& launch, c
     std::vector<cupti::KernelRecord> records;
     // A repeat whose only records came back without timestamps (tracer.untimed()) is run again
     // on the next copy, twice at most, rather than ending the whole run.
-    for (int attempt = 0; attempt < 3 && records.empty(); ++attempt) {
+    // So is one where any record came back untimed: its span would miss that kernel.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      const uint64_t untimed_now = tracer_.untimed();
       copy = use++ % copies;
       launch(copy);
       synchronize(label);
       records = tracer_.take_kernels();
+      if (!records.empty() && tracer_.untimed() == untimed_now) break;
+      if (attempt < 2) records.clear();
     }
     if (records.empty()) {
       throw std::runtime_error(label + ": CUPTI returned no timed kernel record for timed repeat " +

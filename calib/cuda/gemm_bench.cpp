@@ -48,7 +48,14 @@ void compare_with_host(const GemmTypes& t, const GemmShape& g, const void* x, co
 // note) when cuBLASLt has no algorithm for it or refuses to run the one it picked.
 bool self_check(Bench& bench, const LtHandle& lt, const GemmTypes& t, const DeviceBuffer& workspace) {
   const std::string label = "cuBLASLt " + t.dtype + " self-check " + gemm_shape_text(kCheckShape);
-  LtMatmul op(lt, t, kCheckShape, kWorkspaceBytes);
+  std::optional<LtMatmul> made;
+  try {
+    made.emplace(lt, t, kCheckShape, kWorkspaceBytes);
+  } catch (const LtError& e) {  // a descriptor or layout cuBLASLt refuses: a status error, the device is fine
+    bench.note(label + ": " + e.what() + "; the " + t.dtype + " GEMMs are skipped");
+    return false;
+  }
+  LtMatmul& op = *made;
   if (!op.usable()) {
     bench.note(label + ": " + op.why() + "; the " + t.dtype + " GEMMs are skipped");
     return false;
@@ -122,7 +129,14 @@ void run_gemms(Bench& bench) {
         bench.note(label + ": fp8 needs n and k to be multiples of 16; skipped");
         continue;
       }
-      const LtMatmul op(lt, t, g, kWorkspaceBytes);
+      std::optional<LtMatmul> made;
+      try {
+        made.emplace(lt, t, g, kWorkspaceBytes);
+      } catch (const LtError& e) {  // a descriptor or layout cuBLASLt refuses for this shape
+        bench.note(label + ": " + e.what() + "; skipped");
+        continue;
+      }
+      const LtMatmul& op = *made;
       if (!op.usable()) {
         bench.note(label + ": " + op.why() + "; skipped");
         continue;

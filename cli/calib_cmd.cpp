@@ -2,6 +2,7 @@
 // hardware profile and report measured against predicted (docs/calibration.md).
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -269,8 +270,17 @@ int cmd_calib_run(const CalibFlags& f, const CommonFlags& c) {
   int64_t run_id = 0;
   try {
     const bool tty = ::isatty(2);
+    // Not a terminal (a log): one line every 10 s, so that a log shows the rate of each section.
+    const auto start = std::chrono::steady_clock::now();
+    auto next_line = start;
     run_id = calib::run_suite(plan, db, static_cast<int>(f.device), [&](const std::string& what, size_t done, size_t total) {
-      if (tty) std::cerr << fmt::format("\r[{}/{}] {:<60.60}", done, total, what) << std::flush;
+      if (tty) {
+        std::cerr << fmt::format("\r[{}/{}] {:<60.60}", done, total, what) << std::flush;
+      } else if (const auto now = std::chrono::steady_clock::now(); now >= next_line) {
+        const std::chrono::duration<double> t = now - start;
+        std::cerr << fmt::format("[{}/{}] {:.0f} s: {}\n", done, total, t.count(), what);
+        next_line = now + std::chrono::seconds(10);
+      }
       return true;
     });
     if (tty) std::cerr << "\n";

@@ -344,11 +344,20 @@ TEST(CatalogProfile, TheGpuCarriesItsProfileIntoScenariosAndRefusesBadOnes) {
   synthetic.synthetic = true;
   std::ofstream(dir / "calibration" / "synthetic.yaml") << hw::profile_to_yaml(synthetic);
   const fs::path gpu_file = dir / "hardware" / "gpus" / "h200-sxm.yaml";
-  std::string original;
-  {
-    std::ifstream in(gpu_file);
-    original.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  // The catalog's entry without any calibrated_profile lines of its own (the test names its own).
+  const auto without_profile = [](const fs::path& file) {
+    std::ifstream in(file);
+    std::string out, line;
+    while (std::getline(in, line)) {
+      if (line.find_first_not_of(' ') != std::string::npos &&
+          line.compare(line.find_first_not_of(' '), 19, "calibrated_profile:") == 0) {
+        continue;
+      }
+      out += line + "\n";
+    }
+    return out;
+  };
+  const std::string original = without_profile(gpu_file);
   // sources: is the file's last block, so the source line can be appended to it.
   auto name_profile = [&](const std::string& path) {
     std::ofstream(gpu_file) << "calibrated_profile: " << path << "\n"
@@ -380,7 +389,7 @@ TEST(CatalogProfile, TheGpuCarriesItsProfileIntoScenariosAndRefusesBadOnes) {
   // `defaults` exactly as a catalog without one.
   const sim::Scenario named = scenario(test::hardware(), "efficiency: {profile: calibration/h200.yaml}\n");
   EXPECT_EQ(serve_time(by_catalog), serve_time(named));
-  EXPECT_EQ(serve_time(defaults), serve_time(scenario(test::hardware(), "")));
+  EXPECT_EQ(serve_time(defaults), serve_time(scenario(test::hardware(), "efficiency: {profile: defaults}\n")));
   EXPECT_NE(serve_time(by_catalog), serve_time(defaults));
   // validate serving builds its scenarios without a file, and takes the catalog's profile too.
   const sim::Scenario built = serve::make_serve_scenario(*test::models().find("llama-3.1-8b"), gpu, 1,
@@ -403,11 +412,7 @@ TEST(CatalogProfile, TheGpuCarriesItsProfileIntoScenariosAndRefusesBadOnes) {
   // A profile of the H200 named by the H100's file.
   std::ofstream(gpu_file) << original;
   const fs::path h100_file = dir / "hardware" / "gpus" / "h100-sxm.yaml";
-  std::string h100;
-  {
-    std::ifstream in(h100_file);
-    h100.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  const std::string h100 = without_profile(h100_file);
   std::ofstream(h100_file) << "calibrated_profile: ../../calibration/h200.yaml\n"
                            << h100 << "  calibrated_profile: \"test\"\n";
   try {

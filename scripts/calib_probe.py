@@ -201,7 +201,10 @@ def main():
     runner = Runner(torch, args.repeats, args.warmup)
     rows, failed = [], 0
     for op in ops:
-        t, note, label = runner.gemm(op) if op["kind"] == "gemm" else runner.attention(op)
+        try:
+            t, note, label = runner.gemm(op) if op["kind"] == "gemm" else runner.attention(op)
+        except (RuntimeError, TypeError, ValueError) as e:  # a shape this PyTorch refuses, out of memory, ...
+            t, note, label = None, (str(e).splitlines() or [type(e).__name__])[0][:200], op["label"]
         if t is None:
             failed += 1
             print(f"calib_probe: skipped {op['label']} ({op['what']}): {note}", flush=True)

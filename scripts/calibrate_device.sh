@@ -25,7 +25,6 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 OUT="${OUT:-$ROOT/calib-out}"
 mkdir -p "$OUT"
-exec > >(tee -a "$OUT/log.txt") 2>&1
 export FATHOM_DATA_DIR="$ROOT/data"
 DB="$OUT/h200.sqlite"
 status=0
@@ -76,26 +75,31 @@ torch_cupti() {  # which libcupti PyTorch loads by itself, if any (the injection
 print(next((l.split()[-1] for l in open("/proc/self/maps") if "libcupti" in l), "none at import"))' 2>&1 | tail -1
 }
 
-step "gpu before" gpu_summary
-if [[ -x .device-bundle/fathom ]]; then
-  step "bundle" use_bundle || exit 1
-  FATHOM="$ROOT/.device-bundle/fathom"
-else
-  step "configure and build" build_here || exit 1
-  FATHOM="$ROOT/build-device/fathom"
-fi
-step "calib run" "$FATHOM" calib run --db "$DB" "${run_args[@]}"
-if [[ "${FATHOM_CALIB_PROBE:-1}" == 1 ]]; then
-  tc=$(torch_cupti)
-  echo "PyTorch's own libcupti: $tc"
-  # The injection library binds to that copy when PyTorch loads one; naming it here, before
-  # Python starts, saves the library setting the variable itself inside cuInit.
-  if [[ "$tc" == /* ]]; then export NVTX_INJECTION64_PATH="$tc"; fi
-  step "calib record (PyTorch probe)" env PYTHONUNBUFFERED=1 "$FATHOM" calib record --db "$DB" -- \
-    python3 scripts/calib_probe.py --csv "$OUT/probe_events.csv"
-fi
-step "calib fit" "$FATHOM" calib fit "$DB" --out "$OUT/h200.yaml"
-step "calib report" "$FATHOM" calib report "$DB" -o "$OUT/report.txt" && cat "$OUT/report.txt"
-step "gpu after" gpu_summary
-ls -l "$OUT"
-exit $status
+main() {
+  step "gpu before" gpu_summary
+  if [[ -x .device-bundle/fathom ]]; then
+    step "bundle" use_bundle || return 1
+    FATHOM="$ROOT/.device-bundle/fathom"
+  else
+    step "configure and build" build_here || return 1
+    FATHOM="$ROOT/build-device/fathom"
+  fi
+  step "calib run" "$FATHOM" calib run --db "$DB" "${run_args[@]}"
+  if [[ "${FATHOM_CALIB_PROBE:-1}" == 1 ]]; then
+    tc=$(torch_cupti)
+    echo "PyTorch's own libcupti: $tc"
+    # The injection library binds to that copy when PyTorch loads one; naming it here, before
+    # Python starts, saves the library setting the variable itself inside cuInit.
+    if [[ "$tc" == /* ]]; then export NVTX_INJECTION64_PATH="$tc"; fi
+    step "calib record (PyTorch probe)" env PYTHONUNBUFFERED=1 "$FATHOM" calib record --db "$DB" -- \
+      python3 scripts/calib_probe.py --csv "$OUT/probe_events.csv"
+  fi
+  step "calib fit" "$FATHOM" calib fit "$DB" --out "$OUT/h200.yaml"
+  step "calib report" "$FATHOM" calib report "$DB" -o "$OUT/report.txt" && cat "$OUT/report.txt"
+  step "gpu after" gpu_summary
+  ls -l "$OUT"
+  return $status
+}
+
+main 2>&1 | tee -a "$OUT/log.txt"
+exit "${PIPESTATUS[0]}"

@@ -258,7 +258,10 @@ int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests
       os << "\n";
     }
     os << fmt::format("{} — {}\n", t.name, t.source);
-    os << "calibrated profiles: " << hwc.calibrated_profiles() << "; every other GPU priced by the documented defaults\n";
+    const std::string profiles = hwc.calibrated_profiles();
+    os << "calibrated profiles: " << profiles
+       << (profiles == "none" ? " (every GPU priced by the documented defaults)\n"
+                              : "; every other GPU priced by the documented defaults\n");
     Table tt;
     tt.header = {"model / GPU", "config", "published tok/s", "predicted tok/s", "error"};
     tt.right = {false, false, true, true, true};

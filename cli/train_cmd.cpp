@@ -130,7 +130,8 @@ json result_json(const train::TrainResult& r) {
 
 void header_json_fields(const sim::Scenario& s, json& doc) {
   doc["scenario"] = {{"name", s.name}, {"file", s.file}, {"model", s.model.name}, {"gpu", s.gpu.name},
-                     {"cluster", s.cluster.name}, {"usd_per_gpu_hour", s.usd_per_gpu_hour}};
+                     {"cluster", s.cluster.name}, {"usd_per_gpu_hour", s.usd_per_gpu_hour},
+                     {"efficiency", sim::efficiency_source(s)}};
 }
 
 void report_train(std::ostream& os, const sim::Scenario& s, const train::TrainResult& r, Format f, json& doc) {
@@ -165,6 +166,7 @@ void report_train(std::ostream& os, const sim::Scenario& s, const train::TrainRe
   }
   const auto& c = r.config;
   os << fmt::format("{} — {} on {} GPUs of {} ({})\n", s.name, s.model.name, c.gpus(), s.gpu.name, s.cluster.name);
+  os << "kernels priced by " << sim::efficiency_source(s) << "\n";
   os << fmt::format("layout {}; seq {}, global batch {} ({} tokens), microbatch {} x {}; recompute {}; ZeRO {}; {}{}{}\n",
                     layout_cell(c), c.seq_len, c.global_batch, format_count(r.tokens_per_step), c.microbatch, c.microbatches(),
                     recompute_cell(c), c.zero, train::to_string(c.optimizer), c.offload_optimizer ? ", optimizer offloaded" : "",
@@ -233,6 +235,7 @@ void report_search(std::ostream& os, const sim::Scenario& s, const train::Search
   for (int64_t g : o.gpu_counts) counts += (counts.empty() ? "" : ",") + std::to_string(g);
   os << fmt::format("{} — {} on {} ({}), {} GPUs; ranked by {}\n", s.name, s.model.name, s.gpu.name, s.cluster.name,
                     counts, train::to_string(o.rank_by));
+  os << "kernels priced by " << sim::efficiency_source(s) << "\n";
   os << fmt::format("{} configurations costed, {} feasible; {} rejected\n", res.evaluated, res.feasible, res.rejected_total);
   for (const auto& [k, v] : res.rejected) os << fmt::format("  rejected {} ({}): e.g. {}\n", v.count, k, v.example);
   os << "\n";

@@ -42,20 +42,23 @@ cuda_re='^lib(cudart|cublas|cublasLt|cupti)\.so\.[0-9]+$'
 
 rm -rf "$BUNDLE"
 mkdir -p "$BUNDLE/lib" "$BUNDLE/lib-cxx"
-cp "$BUILD_DIR/fathom" "$BUILD_DIR/libfathom_inject.so" "$BUNDLE/"
-for f in "$BUNDLE/fathom" "$BUNDLE/libfathom_inject.so"; do
-  ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}'
+# fathom, the injection library, and the modules fathom opens with dlopen (the CUDA suite, the
+# fitting engine), which must sit beside it.
+top=(fathom libfathom_inject.so libfathom_calib_cuda.so libfathom_fit_solver.so)
+for f in "${top[@]}"; do cp "$BUILD_DIR/$f" "$BUNDLE/"; done
+for f in "${top[@]}"; do
+  ldd "$BUNDLE/$f" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}'
 done | sort -u | while read -r soname path; do
   if [[ "$soname" =~ $system_re || "$soname" =~ $cuda_re ]]; then continue; fi
   cp -L "$path" "$BUNDLE/lib/$soname"
 done
-for f in "$BUNDLE/fathom" "$BUNDLE/libfathom_inject.so"; do
-  ldd "$f" | awk '$2 == "=>" {print $1}'
+for f in "${top[@]}"; do
+  ldd "$BUNDLE/$f" | awk '$2 == "=>" {print $1}'
 done | sort -u | grep -E "$cuda_re" > "$BUNDLE/cuda-libs.txt"
 cp -L "$(ldconfig -p | awk '$1 == "libstdc++.so.6" && /x86-64/ {print $NF; exit}')" "$BUNDLE/lib-cxx/"
 cp -L "$(ldconfig -p | awk '$1 == "libgcc_s.so.1" && /x86-64/ {print $NF; exit}')" "$BUNDLE/lib-cxx/"
 chmod u+w "$BUNDLE"/lib/* "$BUNDLE"/lib-cxx/*
-patchelf --set-rpath '$ORIGIN/lib' "$BUNDLE/fathom" "$BUNDLE/libfathom_inject.so"
+for f in "${top[@]}"; do patchelf --set-rpath '$ORIGIN/lib' "$BUNDLE/$f"; done
 for f in "$BUNDLE"/lib/*; do patchelf --set-rpath '$ORIGIN' "$f"; done
 
 # Link CUDA the way calibrate_device.sh does on the device, then check that everything resolves
@@ -63,7 +66,7 @@ for f in "$BUNDLE"/lib/*; do patchelf --set-rpath '$ORIGIN' "$f"; done
 # shellcheck source=scripts/device_libs.sh
 source scripts/device_libs.sh
 link_cuda_libs "$BUNDLE/lib"
-bad=$(for f in "$BUNDLE/fathom" "$BUNDLE/libfathom_inject.so" "$BUNDLE"/lib/*.so*; do ldd "$f"; done |
+bad=$(for f in "${top[@]/#/$BUNDLE/}" "$BUNDLE"/lib/*.so*; do ldd "$f"; done |
   awk -v b="$PWD/$BUNDLE/lib/" '$2 == "=>" { if ($3 == "not") print $1 " not found"; else if (index($3, b) != 1) print $1 " " $3 }' |
   sort -u | while read -r soname rest; do
     if [[ "$soname" =~ $system_re ]]; then continue; fi

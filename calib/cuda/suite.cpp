@@ -1,6 +1,6 @@
 // run_suite on a CUDA GPU: checks that a device answers, records its provenance (CUDA and
 // NVML), then runs the sections of the suite in order (docs/calibration.md).
-#include "calib/suite.h"
+#include "calib/suite_module.h"
 
 #include <cuda_runtime_api.h>
 
@@ -17,8 +17,6 @@
 #include "common/version.h"
 
 namespace fathom::calib {
-
-bool built_with_cuda() { return true; }
 
 namespace {
 
@@ -54,7 +52,7 @@ std::string optional_text(const std::optional<double>& v, const std::string& uni
 
 }  // namespace
 
-int64_t run_suite(const SuitePlan& plan, store::CalibStore& db, int device, const Progress& progress) {
+int64_t run_suite_on_gpu(const SuitePlan& plan, store::CalibStore& db, int device, const Progress& progress) {
   validate(plan);
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);

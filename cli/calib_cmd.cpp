@@ -25,6 +25,7 @@
 #include "cli/commands.h"
 #include "cli/table.h"
 #include "common/error.h"
+#include "common/interrupt.h"
 #include "common/version.h"
 #include "hw/catalog.h"
 #include "hw/profile.h"
@@ -40,25 +41,33 @@ namespace {
 
 hw::HardwareCatalog hardware_catalog() { return hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string()); }
 
-// A database file this command created is removed again when the command fails, so that a
-// failed command leaves no partial output.
+// A database file this command created is removed again when the command fails or is
+// interrupted, so that a failed command leaves no partial output.
 class NewFileGuard {
  public:
   explicit NewFileGuard(std::string path) : path_(std::move(path)) {
     std::error_code ec;
     existed_ = fs::exists(path_, ec);
+    if (!existed_) {
+      for (const char* suffix : kSuffixes) cleanup_.push_back(std::make_unique<interrupt::CleanupPath>(path_ + suffix));
+    }
   }
   ~NewFileGuard() {
     if (keep_ || existed_) return;
     std::error_code ec;
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(path_ + suffix, ec);
+    for (const char* suffix : kSuffixes) fs::remove(path_ + suffix, ec);
   }
-  void keep() { keep_ = true; }
+  void keep() {
+    keep_ = true;
+    cleanup_.clear();
+  }
   bool existed() const { return existed_; }
 
  private:
+  static constexpr const char* kSuffixes[] = {"", "-wal", "-shm", "-journal"};
   std::string path_;
   bool existed_ = false, keep_ = false;
+  std::vector<std::unique_ptr<interrupt::CleanupPath>> cleanup_;
 };
 
 void require_db_flag(const std::string& db) {
@@ -154,9 +163,10 @@ struct DeviceData {
   bool synthetic = false;
 };
 
-DeviceData open_device_data(const std::string& path, const CalibFlags& f) {
+// `write`: the command adds to the database (fit records its profile); report only reads it.
+DeviceData open_device_data(const std::string& path, const CalibFlags& f, bool write) {
   require_existing(path, "calibration database");
-  DeviceData d{store::CalibStore::open(path), {}, {}, {}, false};
+  DeviceData d{write ? store::CalibStore::open(path) : store::CalibStore::open_read(path), {}, {}, {}, false};
   d.dev = pick_device(d.db, f.device_uuid, path);
   d.gpu = resolve_gpu(hardware_catalog(), d.dev, f.gpu);
   d.ms = device_measurements(d.db, d.dev.id, &d.synthetic);
@@ -265,6 +275,10 @@ int cmd_calib_run(const CalibFlags& f, const CommonFlags& c) {
   require_db_flag(f.db);
   const calib::SuitePlan plan = calib_plan(f);
   if (f.device < 0) throw FlagError("--device-index", "expected a CUDA device index >= 0");
+  check_db_flag(f.db);
+  // SIGINT/SIGTERM stop the suite between benchmarks (the progress callback says so), then the
+  // database is closed and, if this run created it, removed, and the process exits 130/143.
+  interrupt::Defer defer;
   NewFileGuard guard(f.db);
   store::CalibStore db = store::CalibStore::open(f.db);
   int64_t run_id = 0;
@@ -281,8 +295,9 @@ int cmd_calib_run(const CalibFlags& f, const CommonFlags& c) {
         std::cerr << fmt::format("[{}/{}] {:.0f} s: {}\n", done, total, t.count(), what);
         next_line = now + std::chrono::seconds(10);
       }
-      return true;
+      return interrupt::received() == 0;
     });
+    if (interrupt::received() != 0) return 128 + interrupt::received();
     if (tty) std::cerr << "\n";
   } catch (const calib::NoGpuError& e) {
     std::cerr << "fathom: calib run: " << e.what() << "\n";
@@ -310,6 +325,8 @@ int cmd_calib_synth(const CalibFlags& f, const CommonFlags& c) {
   if (f.seed < 0) throw FlagError("--seed", "expected a seed >= 0");
   o.seed = static_cast<uint64_t>(f.seed);
   o.noise = f.noise;
+  check_db_flag(f.db);
+  interrupt::Defer defer;
   NewFileGuard guard(f.db);
   store::CalibStore db = store::CalibStore::open(f.db);
   const int64_t run = calib::generate_synthetic(plan, gpu, db, o);
@@ -324,6 +341,8 @@ int cmd_calib_import_torch(const std::string& trace, const CalibFlags& f, const 
   require_db_flag(f.db);
   require_existing(trace, "PyTorch profiler trace (JSON)");
   const calib::TorchTraceImport imp = calib::import_torch_trace(trace);  // all checks before the db is touched
+  check_db_flag(f.db);
+  interrupt::Defer defer;
   NewFileGuard guard(f.db);
   store::CalibStore db = store::CalibStore::open(f.db);
   const int64_t dev = db.add_device(imp.device);
@@ -355,7 +374,7 @@ int cmd_calib_import_torch(const std::string& trace, const CalibFlags& f, const 
 int cmd_calib_fit(const std::string& path, const CalibFlags& f, const CommonFlags& c) {
   if (f.out.empty()) throw FlagError("--out", "expected a profile file to write (--out PROFILE.yaml)");
   if (f.folds < 2 || f.folds > 20) throw FlagError("--folds", fmt::format("expected 2 to 20 folds, found {}", f.folds));
-  DeviceData data = open_device_data(path, f);
+  DeviceData data = open_device_data(path, f, true);
   store::CalibStore& db = data.db;
   const store::DeviceRecord& dev = data.dev;
   const hw::GpuSpec& gpu = data.gpu;
@@ -369,7 +388,7 @@ int cmd_calib_fit(const std::string& path, const CalibFlags& f, const CommonFlag
   pf.profile.synthetic = synthetic;
   pf.profile.database = fs::path(path).filename().string();
   const std::string yaml = hw::profile_to_yaml(pf.profile);
-  write_file_atomically(f.out, yaml, "--out");
+  stage_file(f.out, yaml, "--out");
 
   nlohmann::json summary;
   for (const auto& g : pf.groups) {
@@ -439,7 +458,7 @@ int cmd_calib_fit(const std::string& path, const CalibFlags& f, const CommonFlag
 }
 
 int cmd_calib_report(const std::string& path, const CalibFlags& f, const CommonFlags& c) {
-  DeviceData data = open_device_data(path, f);
+  DeviceData data = open_device_data(path, f, false);
   const store::CalibStore& db = data.db;
   const store::DeviceRecord& dev = data.dev;
   const hw::GpuSpec& gpu = data.gpu;

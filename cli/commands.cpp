@@ -11,6 +11,8 @@
 
 #include "cli/report.h"
 #include "common/error.h"
+#include "common/interrupt.h"
+#include "common/output.h"
 #include "common/version.h"
 #include "hw/catalog.h"
 #include "sim/estimate.h"
@@ -54,35 +56,62 @@ void apply_profile_flag(sim::Scenario& s, const CommonFlags& f) {
   hw::check_profile_matches(*s.profile, s.gpu, "--profile");
 }
 
-void emit(const std::string& text, const CommonFlags& f) {
-  if (f.output.empty()) {
-    std::cout << text;
-  } else {
-    write_file_atomically(f.output, text, "--output");
-  }
+OutputSet& outputs() {
+  static OutputSet set;
+  return set;
 }
 
-void write_file_atomically(const std::string& path, const std::string& text, const std::string& flag) {
-  fs::path target(path);
-  fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+void emit(const std::string& text, const CommonFlags& f) {
+  outputs().add(f.output.empty() ? "-" : f.output, "--output", text);
+}
+
+void stage_file(const std::string& path, const std::string& text, const std::string& flag) {
+  outputs().add(path, flag, text);
+}
+
+void check_db_flag(const std::string& path, const std::string& flag) {
+  if (path.empty()) throw FlagError(flag, "expected a database file name, found an empty one");
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw FlagError(flag, "expected a path in an existing folder, found '" + path + "'");
-  fs::path tmp = dir / (".fathom-" + std::to_string(::getpid()) + "-" + target.filename().string() + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw FlagError(flag, "expected a writable path, found '" + path + "'");
-    out << text;
-    out.flush();
-    if (!out) {
-      fs::remove(tmp, ec);
-      throw FlagError(flag, "could not write '" + path + "'");
+  const fs::file_status st = fs::status(path, ec);
+  if (fs::exists(st)) {
+    if (!fs::is_regular_file(st)) throw FlagError(flag, "expected a database file, found '" + path + "', which is not a regular file");
+    return;
+  }
+  const fs::path parent = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
+  if (!fs::is_directory(parent, ec)) throw FlagError(flag, "expected a path in an existing folder, found '" + path + "'");
+}
+
+void record_run(const std::string& path, const store::RunRecord& rec) {
+  check_db_flag(path);
+  // What this call creates (the database, its -wal, -shm and -journal) it removes again on
+  // failure or interrupt; nothing that was there before is touched.
+  std::vector<std::string> created;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(path + suffix, ec))) created.push_back(path + suffix);
+  }
+  const bool new_db = !created.empty() && created.front() == path;
+  // Signals wait until the record and the files are in place (or rolled back and removed).
+  interrupt::Defer defer;
+  std::vector<std::unique_ptr<interrupt::CleanupPath>> cleanup;
+  if (new_db) {
+    for (const auto& p : created) cleanup.push_back(std::make_unique<interrupt::CleanupPath>(p));
+  }
+  try {
+    store::RunStore db = store::RunStore::open(path);
+    db.add_run(rec, [] { outputs().commit(); });
+  } catch (...) {
+    // A database that was there before keeps its -wal/-shm (another reader may hold them;
+    // SQLite removes them itself when the last connection closes).
+    if (new_db) {
+      for (const auto& p : created) {
+        std::error_code ec;
+        fs::remove(p, ec);
+      }
     }
+    throw;
   }
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw FlagError(flag, "could not write '" + path + "': " + ec.message());
-  }
+  for (auto& c : cleanup) c->release();
 }
 
 int cmd_catalog(const std::string& what, const CommonFlags& f) {
@@ -118,7 +147,8 @@ int cmd_model_import(const std::string& file, const std::string& name, const std
   // Round-trip: what we write must load back as the same model.
   model::parse_model(parse_yaml(text, "<imported " + m.name + ">"));
   std::string out = output.empty() ? m.name + ".yaml" : output;
-  write_file_atomically(out, text, "--output");
+  stage_file(out, text, "--output");
+  outputs().commit();
   std::cerr << "wrote " << out << "\n";
   return 0;
 }
@@ -126,6 +156,7 @@ int cmd_model_import(const std::string& file, const std::string& name, const std
 int cmd_estimate(const std::string& scenario, const std::string& phase, size_t top, const std::string& db,
                  const CommonFlags& f) {
   Format fmt = parse_format(f.format);
+  if (!db.empty()) check_db_flag(db);
   auto hwc = hardware();
   auto mc = models();
   sim::Scenario s = sim::load_scenario(scenario, hwc, mc);
@@ -146,17 +177,14 @@ int cmd_estimate(const std::string& scenario, const std::string& phase, size_t t
   sim::EstimateResult r = sim::estimate(s, kind);
   std::ostringstream os;
   report_estimate(os, s, r, fmt, top);
-  // Open the database before writing anything, so that a bad --db leaves no output file behind.
-  std::optional<store::RunStore> store;
-  if (!db.empty()) store.emplace(store::RunStore::open(db));
   emit(os.str(), f);
-  if (store) {
+  if (!db.empty()) {
     store::RunRecord rec;
     rec.command = "estimate";
     rec.scenario = scenario;
     rec.fathom_version = version();
     rec.result_json = estimate_json(s, r);
-    store->add_run(rec);
+    record_run(db, rec);
   }
   return 0;
 }

@@ -11,6 +11,12 @@ class HardwareCatalog;
 namespace fathom::sim {
 struct Scenario;
 }
+namespace fathom::store {
+struct RunRecord;
+}
+namespace fathom {
+class OutputSet;
+}
 
 namespace fathom::cli {
 
@@ -116,10 +122,24 @@ void apply_profile_flag(sim::Scenario& s, const CommonFlags& f);
 // profile's GPU in the catalog; "defaults" drops them all.
 void apply_profile_flag(hw::HardwareCatalog& hwc, const CommonFlags& f);
 
-// Prints `text` to standard output, or writes it atomically to --output.
+// The command's output files (common/output.h): staged as the command goes, committed by
+// main() once the command has succeeded (or by record_run, inside its database transaction),
+// discarded when it fails.
+OutputSet& outputs();
+
+// Stages `text` for standard output, or for --output.
 void emit(const std::string& text, const CommonFlags& f);
 
-// Writes `text` to `path` atomically (temporary file, then rename): no partial output file.
-void write_file_atomically(const std::string& path, const std::string& text, const std::string& flag);
+// Stages `text` for `path` (named `flag` in errors).
+void stage_file(const std::string& path, const std::string& text, const std::string& flag);
+
+// Checks a --db path before any work: an existing regular file (or a link to one), or an absent
+// file in an existing folder.
+void check_db_flag(const std::string& path, const std::string& flag = "--db");
+
+// Records a run in the database at `path` and commits the staged outputs inside the same
+// transaction: both appear, or neither. A database this call created is removed again when
+// anything fails or the run is interrupted.
+void record_run(const std::string& path, const store::RunRecord& rec);
 
 }  // namespace fathom::cli

@@ -5,6 +5,8 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/interrupt.h"
+#include "common/output.h"
 #include "common/version.h"
 
 int main(int argc, char** argv) {
@@ -216,7 +218,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  try {
+  auto run_command = [&]() -> int {
+    if (!common.output.empty()) OutputSet::check(common.output, "--output");
     if (catalog->parsed()) return cli::cmd_catalog(what, common);
     if (show->parsed()) return cli::cmd_model_show(model_name, context, common);
     if (import->parsed()) return cli::cmd_model_import(import_file, import_name, import_out);
@@ -247,11 +250,25 @@ int main(int argc, char** argv) {
       if (crecord->parsed()) return cli::cmd_calib_record(cflags, record_command, common);
     }
     if (vserving->parsed()) return cli::cmd_validate_serving(serving_csv, queueing, queue_requests, common);
+    return 2;
+  };
+
+  interrupt::install();
+  try {
+    const int rc = run_command();
+    // Outputs are committed only by a command that succeeded; signals wait for the commit.
+    if (rc == 0) {
+      interrupt::Defer defer;
+      cli::outputs().commit();
+    } else {
+      cli::outputs().discard();
+    }
+    return rc;
   } catch (const fathom::Error& e) {
+    cli::outputs().discard();
     std::string msg = e.what();
     for (char& c : msg) if (c == '\n') c = ' ';
     std::cerr << "fathom: " << msg << "\n";
     return 2;
   }
-  return 2;
 }

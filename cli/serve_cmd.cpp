@@ -12,6 +12,7 @@
 #include "cli/report.h"
 #include "cli/table.h"
 #include "common/error.h"
+#include "common/output.h"
 #include "common/version.h"
 #include "hw/catalog.h"
 #include "sim/model/model_catalog.h"
@@ -163,33 +164,28 @@ int cmd_serve(const ServeFlags& sf, const CommonFlags& f) {
   if (!s.serve || !s.serve->sim) {
     throw InputError(s.file, "expected a 'serve' section with a 'workload' for fathom serve, found none");
   }
-  for (const auto& [path, flag] : {std::pair{sf.requests_out, "--requests-out"}, {sf.timeseries_out, "--timeseries-out"}}) {
-    if (!path.empty() && fs::is_directory(path)) throw FlagError(flag, "expected a file path, found the directory '" + path + "'");
-  }
+  // Every output is checked before the run, and written only after it (and the record) succeeded.
+  if (!sf.requests_out.empty()) OutputSet::check(sf.requests_out, "--requests-out");
+  if (!sf.timeseries_out.empty()) OutputSet::check(sf.timeseries_out, "--timeseries-out");
+  if (!sf.db.empty()) check_db_flag(sf.db);
   serve::ServeOptions o;
   if (sf.seed >= 0) o.seed = static_cast<uint64_t>(sf.seed);
   o.timeseries = !sf.timeseries_out.empty();
-  o.keep_records = true;
-  std::optional<store::RunStore> store;
-  if (!sf.db.empty()) store.emplace(store::RunStore::open(sf.db));
+  o.keep_records = !sf.requests_out.empty();
   const serve::ServeResult r = serve::simulate(s, o);
   std::ostringstream os;
   json doc;
   report_serve(os, s, r, fmt_, doc);
-  // Everything is rendered before anything is written, and each file is written whole.
-  const std::string requests_csv = sf.requests_out.empty() ? "" : render(serve::write_requests_csv, r);
-  const std::string series_csv = sf.timeseries_out.empty() ? "" : render(serve::write_timeseries_csv, r);
-  if (!sf.requests_out.empty()) write_file_atomically(sf.requests_out, requests_csv, "--requests-out");
-  if (!sf.timeseries_out.empty()) write_file_atomically(sf.timeseries_out, series_csv, "--timeseries-out");
-  if (f.output.empty()) std::cout << os.str();
-  else write_file_atomically(f.output, os.str(), "--output");
-  if (store) {
+  if (!sf.requests_out.empty()) stage_file(sf.requests_out, render(serve::write_requests_csv, r), "--requests-out");
+  if (!sf.timeseries_out.empty()) stage_file(sf.timeseries_out, render(serve::write_timeseries_csv, r), "--timeseries-out");
+  emit(os.str(), f);
+  if (!sf.db.empty()) {
     store::RunRecord rec;
     rec.command = "serve";
     rec.scenario = sf.scenario;
     rec.fathom_version = version();
     rec.result_json = doc.dump();
-    store->add_run(rec);
+    record_run(sf.db, rec);
   }
   return 0;
 }
@@ -286,8 +282,7 @@ int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests
     }
     lt.print(os);
   }
-  if (f.output.empty()) std::cout << os.str();
-  else write_file_atomically(f.output, os.str(), "--output");
+  emit(os.str(), f);
   return 0;
 }
 

@@ -305,6 +305,7 @@ std::vector<int64_t> parse_gpu_counts(const std::string& text, int gpus_per_node
 
 int cmd_train(const TrainFlags& tf, const CommonFlags& f) {
   Format fmt = parse_format(f.format);
+  if (!tf.db.empty()) check_db_flag(tf.db);
   auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
   auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
   sim::Scenario s = sim::load_scenario(tf.scenario, hwc, mc);
@@ -350,17 +351,14 @@ int cmd_train(const TrainFlags& tf, const CommonFlags& f) {
     train::SearchResult res = train::search(tm, *s.train, o, s.train->tokens);
     report_search(os, s, res, o, fmt, doc);
   }
-  std::optional<store::RunStore> store;
-  if (!tf.db.empty()) store.emplace(store::RunStore::open(tf.db));
-  if (f.output.empty()) std::cout << os.str();
-  else write_file_atomically(f.output, os.str(), "--output");
-  if (store) {
+  emit(os.str(), f);
+  if (!tf.db.empty()) {
     store::RunRecord rec;
     rec.command = tf.search ? "train --search" : "train";
     rec.scenario = tf.scenario;
     rec.fathom_version = version();
     rec.result_json = doc.dump();
-    store->add_run(rec);
+    record_run(tf.db, rec);
   }
   return 0;
 }
@@ -378,8 +376,7 @@ int cmd_validate_training(const std::string& megatron, const std::string& vtrain
   tables.push_back(train::validate_vtrain(vt, hwc));
   std::ostringstream os;
   report_validation(os, tables, fmt);
-  if (f.output.empty()) std::cout << os.str();
-  else write_file_atomically(f.output, os.str(), "--output");
+  emit(os.str(), f);
   return 0;
 }
 

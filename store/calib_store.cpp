@@ -8,7 +8,7 @@
 namespace fathom::store {
 
 struct CalibStore::Impl {
-  explicit Impl(const std::string& path) : db(path) {}
+  Impl(const std::string& path, OpenMode mode) : db(path, mode) {}
   Database db;
 };
 
@@ -29,7 +29,10 @@ CalibStore::~CalibStore() = default;
 CalibStore::CalibStore(CalibStore&&) noexcept = default;
 CalibStore& CalibStore::operator=(CalibStore&&) noexcept = default;
 
-CalibStore CalibStore::open(const std::string& path) { return CalibStore(std::make_unique<Impl>(path)); }
+CalibStore CalibStore::open(const std::string& path) { return CalibStore(std::make_unique<Impl>(path, OpenMode::kWrite)); }
+CalibStore CalibStore::open_read(const std::string& path) {
+  return CalibStore(std::make_unique<Impl>(path, OpenMode::kRead));
+}
 
 int CalibStore::schema_version() const { return impl_->db.user_version(); }
 

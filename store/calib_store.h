@@ -61,6 +61,9 @@ class CalibStore {
  public:
   // Opens (creating if needed) and migrates the Fathom database at `path`. Throws InputError.
   static CalibStore open(const std::string& path);
+  // Opens an existing database read-only (fit's and report's input): nothing in the file or
+  // beside it changes; an older or newer schema is refused. Writing through it throws.
+  static CalibStore open_read(const std::string& path);
   ~CalibStore();
   CalibStore(CalibStore&&) noexcept;
   CalibStore& operator=(CalibStore&&) noexcept;

@@ -66,21 +66,34 @@ const char* const kMigrations[] = {
 static_assert(std::size(kMigrations) == kDatabaseVersion);
 }  // namespace
 
-Database::Database(const std::string& path) : path_(path) {
+Database::Database(const std::string& path, OpenMode mode) : path_(path) {
   // A constructor that throws runs no destructor: close the handle here on every failure
   // (SQLite allocates one even when opening fails).
   try {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
-      fail("expected a database file that can be created or opened");
+    const int flags = mode == OpenMode::kRead ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+      fail(mode == OpenMode::kRead ? "expected an existing database file that can be read"
+                                   : "expected a database file that can be created or opened");
     }
     sqlite3_busy_timeout(db_, 5000);
-    exec("PRAGMA journal_mode=WAL;");
-    exec("PRAGMA foreign_keys=ON;");
-    const int v = user_version();
+    // The version is read first, through a statement that changes nothing; it also proves the
+    // file is a database (SQLite reads the header only now).
+    const int v = read_user_version();
     if (v > kDatabaseVersion) {
       throw InputError(path, "expected a database of schema version <= " + std::to_string(kDatabaseVersion) +
-                                 ", found version " + std::to_string(v) + " (written by a newer Fathom)");
+                                 ", found version " + std::to_string(v) + " (written by a newer Fathom); left untouched");
     }
+    if (mode == OpenMode::kRead) {
+      if (v < kDatabaseVersion) {
+        throw InputError(path, "expected a database of schema version " + std::to_string(kDatabaseVersion) +
+                                   ", found version " + std::to_string(v) +
+                                   " (older: a command that writes to it, such as calib synth, migrates it)");
+      }
+      exec("PRAGMA query_only=ON;");
+      return;
+    }
+    exec("PRAGMA journal_mode=WAL;");
+    exec("PRAGMA foreign_keys=ON;");
     for (int i = v; i < kDatabaseVersion; ++i) {
       Transaction t(*this);
       exec(kMigrations[i]);
@@ -91,6 +104,19 @@ Database::Database(const std::string& path) : path_(path) {
     db_ = nullptr;
     throw;
   }
+}
+
+int Database::read_user_version() const {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &st, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(st);
+    fail("expected a Fathom database (SQLite)");
+  }
+  const int rc = sqlite3_step(st);
+  const int v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW) fail("expected a Fathom database (SQLite)");
+  return v;
 }
 
 Database::~Database() {

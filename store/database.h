@@ -14,10 +14,17 @@ namespace fathom::store {
 
 inline constexpr int kDatabaseVersion = kSchemaVersion;
 
+enum class OpenMode {
+  kWrite,  // created if absent, migrated, WAL
+  kRead,   // must exist; opened read-only: nothing in the file (or beside it) changes
+};
+
 class Database {
  public:
-  // Opens (creating if needed) and migrates. Throws fathom::InputError naming the path.
-  explicit Database(const std::string& path);
+  // Opens the file at `path`. Before anything is changed, checks that it is a SQLite database of
+  // a schema this build knows (a newer one is refused untouched); then, for kWrite, switches to
+  // WAL and migrates an older file. Throws fathom::InputError naming the path.
+  explicit Database(const std::string& path, OpenMode mode = OpenMode::kWrite);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -29,6 +36,7 @@ class Database {
   [[noreturn]] void fail(const std::string& what) const;
 
  private:
+  int read_user_version() const;  // throws when the file is not a database
   sqlite3* db_ = nullptr;
   std::string path_;
 };

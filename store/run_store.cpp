@@ -18,14 +18,20 @@ RunStore RunStore::open(const std::string& path) { return RunStore(std::make_uni
 
 int RunStore::schema_version() const { return impl_->db.user_version(); }
 
-int64_t RunStore::add_run(const RunRecord& r) {
+int64_t RunStore::add_run(const RunRecord& r) { return add_run(r, {}); }
+
+int64_t RunStore::add_run(const RunRecord& r, const std::function<void()>& before_commit) {
+  Transaction t(impl_->db);
   Statement st(impl_->db, "INSERT INTO runs(command, scenario, fathom_version, result_json) VALUES (?,?,?,?)");
   st.bind(1, r.command);
   st.bind(2, r.scenario);
   st.bind(3, r.fathom_version);
   st.bind(4, r.result_json);
   st.run();
-  return sqlite3_last_insert_rowid(impl_->db.handle());
+  const int64_t id = sqlite3_last_insert_rowid(impl_->db.handle());
+  if (before_commit) before_commit();
+  t.commit();
+  return id;
 }
 
 std::vector<RunRecord> RunStore::runs() const {

@@ -4,6 +4,7 @@
 // user_version), opening an older file migrates it, and WAL mode lets a reader (the GUI) read
 // while a writer appends.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,10 @@ class RunStore {
 
   int schema_version() const;
   int64_t add_run(const RunRecord& r);  // in one transaction; returns the id
+  // The same, calling `before_commit` inside the transaction after the row is written: when it
+  // throws, the row is rolled back (the CLI commits its output files there, so that a record and
+  // its files appear together or not at all).
+  int64_t add_run(const RunRecord& r, const std::function<void()>& before_commit);
   std::vector<RunRecord> runs() const;
 
  private:

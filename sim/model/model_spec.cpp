@@ -207,10 +207,12 @@ ModelSpec parse_model(const YamlNode& root) {
 std::string to_yaml(const ModelSpec& m) {
   std::ostringstream o;
   auto b = [](bool v) { return v ? "true" : "false"; };
-  o << "name: " << m.name << "\n";
-  o << "display_name: \"" << m.display_name << "\"\n";
-  o << "family: " << m.family << "\n";
-  o << "source: \"" << m.source << "\"\n";
+  // Text is quoted and escaped: a name, source or activation taken from a config.json may hold
+  // quotes, ": " or '#', which unquoted (or quoted without escapes) make the file unreadable.
+  o << "name: " << yaml_quote(m.name) << "\n";
+  o << "display_name: " << yaml_quote(m.display_name) << "\n";
+  o << "family: " << yaml_quote(m.family) << "\n";
+  o << "source: " << yaml_quote(m.source) << "\n";
   o << "architecture: " << to_string(m.architecture) << "\n";
   o << "vocab_size: " << m.vocab_size << "\n";
   o << "hidden_size: " << m.hidden_size << "\n";
@@ -227,7 +229,7 @@ std::string to_yaml(const ModelSpec& m) {
       << "\n  qk_nope_head_dim: " << a.qk_nope_head_dim << "\n  qk_rope_head_dim: " << a.qk_rope_head_dim
       << "\n  v_head_dim: " << a.v_head_dim << "\n";
   }
-  o << "ffn:\n  kind: " << to_string(m.ffn.kind) << "\n  activation: " << m.ffn.activation
+  o << "ffn:\n  kind: " << to_string(m.ffn.kind) << "\n  activation: " << yaml_quote(m.ffn.activation)
     << "\n  hidden: " << m.ffn.hidden << "\n  bias: " << b(m.ffn.bias) << "\n";
   if (m.moe) {
     const auto& s = *m.moe;
@@ -238,7 +240,7 @@ std::string to_yaml(const ModelSpec& m) {
   }
   if (m.ssm) {
     const auto& s = *m.ssm;
-    o << "ssm:\n  kind: " << s.kind << "\n  d_state: " << s.d_state << "\n  d_conv: " << s.d_conv
+    o << "ssm:\n  kind: " << yaml_quote(s.kind) << "\n  d_state: " << s.d_state << "\n  d_conv: " << s.d_conv
       << "\n  expand: " << s.expand << "\n  dt_rank: " << s.dt_rank << "\n  attention_period: " << s.attention_period
       << "\n  attention_offset: " << s.attention_offset << "\n";
   }
@@ -246,7 +248,8 @@ std::string to_yaml(const ModelSpec& m) {
     const auto& e = *m.encoder;
     o << "encoder:\n  layers: " << e.layers << "\n  seq_len: " << e.seq_len << "\n";
     if (e.frontend != "none") {
-      o << "  frontend: {kind: " << e.frontend << ", in_channels: " << e.in_channels << ", kernel: " << e.kernel << "}\n";
+      o << "  frontend: {kind: " << yaml_quote(e.frontend) << ", in_channels: " << e.in_channels
+        << ", kernel: " << e.kernel << "}\n";
     }
   }
   if (m.released_params) o << "released_params: " << fmt::format("{:.6g}", *m.released_params) << "\n";

@@ -43,6 +43,21 @@ TEST(HfImport, WrittenYamlReadsBackIdentically) {
   EXPECT_DOUBLE_EQ(count_params(back).active, count_params(m).active);
 }
 
+// Found by tests/fuzz/fuzz_model (regressions/model/source_with_quotes.yaml): text fields were
+// written unquoted or quoted without escapes, so a source with quotes, a name with ": " or an
+// activation with '#' produced a file that parse_model rejected.
+TEST(HfImport, WrittenYamlKeepsTextWithQuotesColonsAndHashes) {
+  ModelSpec m = import_hf_config(hf("llama-3.1-8b.json"), "my: model #1");
+  m.display_name = "Llama \"8B\" \\ test";
+  m.source = "\"Qwen/Qwen2.5-7B config.json\"";
+  m.ffn.activation = "silu # gated";
+  ModelSpec back = parse_model(parse_yaml(to_yaml(m), "roundtrip.yaml"));
+  EXPECT_EQ(back.name, m.name);
+  EXPECT_EQ(back.display_name, m.display_name);
+  EXPECT_EQ(back.source, m.source);
+  EXPECT_EQ(back.ffn.activation, m.ffn.activation);
+}
+
 TEST(HfImport, UnsupportedFamilyIsAnInputError) {
   try {
     import_hf_config(std::string(FATHOM_TEST_DATA_DIR) + "/bad/hf_unknown_family.json");

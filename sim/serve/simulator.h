@@ -4,11 +4,15 @@
 // and decode pools, driven by a workload on the discrete-event engine. Metrics are defined in
 // docs/metrics.md.
 #include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sim/scenario.h"
 #include "sim/serve/config.h"
+#include "sim/serve/histogram.h"
 
 namespace fathom::serve {
 
@@ -23,11 +27,6 @@ struct RequestRecord {
   int32_t cached = 0;   // prompt tokens served from the prefix cache
   int32_t preemptions = 0;
   int32_t replica = -1;  // the replica that ran (disaggregated: decoded) it
-};
-
-struct Percentiles {
-  double mean = 0, p50 = 0, p90 = 0, p95 = 0, p99 = 0, max = 0;
-  int64_t count = 0;
 };
 
 struct TimePoint {
@@ -67,6 +66,7 @@ struct ServeResult {
   double total_throughput = 0;     // (input + output) tokens/s
   double goodput = 0;              // requests/s meeting every SLO set
   double slo_attainment = 0;       // fraction of requests meeting every SLO set
+  // Streaming summaries (histogram.h): exact count, mean and max; percentiles within 0.049%.
   Percentiles ttft, tpot, itl, e2e, queueing;
   double mean_in_system = 0;       // time average of requests in the system, L
   double arrival_rate = 0;         // λ = requests / makespan
@@ -76,23 +76,43 @@ struct ServeResult {
   double usd_per_million_output_tokens = 0;
   double spec_tokens_per_step = 0;  // mean tokens emitted per verification step (speculative)
   std::vector<ReplicaStats> replica_stats;
-  std::vector<TimePoint> timeseries;
-  std::vector<RequestRecord> records;  // in arrival order
+  std::vector<TimePoint> timeseries;   // only with ServeOptions::timeseries
+  std::vector<RequestRecord> records;  // in arrival order, only with ServeOptions::keep_records
   std::vector<std::string> notes;
 };
 
+// How a run reports. The simulation itself keeps memory proportional to the requests in the
+// system; the options that keep something per request or per sample say what it costs.
 struct ServeOptions {
-  std::optional<uint64_t> seed;     // overrides the workload's seed
+  std::optional<uint64_t> seed;  // overrides the workload's seed; default: the workload's
+  // Fill ServeResult::timeseries, one TimePoint (56 B) per serve.timeseries_interval_s of
+  // simulated time. Default false.
   bool timeseries = false;
-  bool keep_records = true;
+  // Fill ServeResult::records, one RequestRecord (48 B) per request for the whole run
+  // (4.8 GB at 100,000,000 requests). Default false: use on_request_done to stream them.
+  bool keep_records = false;
+  // Called as each request completes, in completion order, with its arrival index (0-based, the
+  // `id` column of write_requests_csv) and its record. Default: none.
+  std::function<void(int64_t id, const RequestRecord& record)> on_request_done;
+  // Called with each time-series sample as it is taken (every serve.timeseries_interval_s of
+  // simulated time), whether or not `timeseries` keeps them. Default: none.
+  std::function<void(const TimePoint& point)> on_timepoint;
 };
 
 // Throws ConfigError when the replica cannot run (weights do not fit, the KV cache cannot hold
-// one request of the maximum model length, ...), naming the scenario key.
+// one request of the maximum model length, ...), naming the scenario key. Deterministic: the same
+// scenario and seed give the same result and the same callbacks, bit for bit.
 ServeResult simulate(const sim::Scenario& s, const ServeOptions& options = {});
 
-// Per-request CSV and time-series CSV writers (docs/metrics.md).
+// Per-request CSV (docs/metrics.md): the header line, one row, or the header and all of
+// ServeResult::records in arrival order. Streaming rows from on_request_done gives the same
+// columns in completion order; the `id` column is the arrival index.
+void write_requests_csv_header(std::ostream& os);
+void write_requests_csv_row(std::ostream& os, int64_t id, const RequestRecord& record);
 void write_requests_csv(std::ostream& os, const ServeResult& r);
+// Time-series CSV: the header line, one row, or the header and all of ServeResult::timeseries.
+void write_timeseries_csv_header(std::ostream& os);
+void write_timeseries_csv_row(std::ostream& os, const TimePoint& point);
 void write_timeseries_csv(std::ostream& os, const ServeResult& r);
 
 }  // namespace fathom::serve

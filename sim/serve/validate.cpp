@@ -72,17 +72,20 @@ std::vector<QueueCheck> validate_queueing(const hw::HardwareCatalog& hardware, c
     probe.workload.requests = deterministic ? 1 : std::min<int64_t>(200000, requests);
     probe.workload.arrival.kind = ArrivalSpec::Kind::kPoisson;
     probe.workload.arrival.rate_per_s = 1e-3;
+    // One sequence at a time: requests complete in arrival order, so the streamed sums are
+    // those of the records in arrival order.
+    double mean_s = 0, tokens = 0;
     ServeOptions po;
     po.seed = seed + 1000;
+    po.on_request_done = [&](int64_t, const RequestRecord& rec) {
+      mean_s += des::to_s(rec.finish_ns - rec.scheduled_ns);
+      tokens += rec.output;
+    };
     const ServeResult pr = simulate(make_serve_scenario(*m, *gpu, 1, {}, probe), po);
-    double mean_s = 0;
-    for (const auto& rec : pr.records) mean_s += des::to_s(rec.finish_ns - rec.scheduled_ns);
-    mean_s /= static_cast<double>(pr.records.size());
+    mean_s /= static_cast<double>(pr.requests);
     if (!deterministic) {
       // Use the distribution's exact mean step count with the measured time per token.
-      double tokens = 0;
-      for (const auto& rec : pr.records) tokens += rec.output;
-      mean_s = mean_s / (tokens / static_cast<double>(pr.records.size())) * w.output.mean();
+      mean_s = mean_s / (tokens / static_cast<double>(pr.requests)) * w.output.mean();
     }
     for (const double rho : {0.5, 0.9}) {
       ServeConfig run = c;
@@ -149,9 +152,7 @@ train::ValidationTable validate_trtllm(const std::string& csv_path, const hw::Ha
     row.config = fmt::format("tp{} {}/{}", tp, in, outl);
     row.measured = csv.number(i, cv);
     try {
-      ServeOptions o;
-      o.keep_records = false;
-      const ServeResult r = simulate(make_serve_scenario(*m, gpu, tp, p, c), o);
+      const ServeResult r = simulate(make_serve_scenario(*m, gpu, tp, p, c));
       row.predicted = r.output_throughput;
       row.error = row.predicted / row.measured - 1.0;
     } catch (const ConfigError& e) {

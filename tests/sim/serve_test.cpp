@@ -201,7 +201,10 @@ TEST(Workload, TraceErrorsNameTheLine) {
 // seed gives byte-identical output.
 TEST(Serve, BatchedRunConservesRequestsAndTokensAndObeysLittlesLaw) {
   const auto s = scenario(kBatched);
-  const ServeResult r = simulate(s);
+  ServeOptions o;
+  o.keep_records = true;
+  const ServeResult r = simulate(s, o);
+  ASSERT_EQ(r.records.size(), 3000u);
   EXPECT_EQ(r.requests, 3000);
   EXPECT_EQ(r.completed, 3000);
   int64_t out = 0, in = 0;
@@ -232,6 +235,7 @@ TEST(Serve, SameSeedGivesByteIdenticalOutputAndAnotherSeedDoesNot) {
   const auto s = scenario(kBatched);
   ServeOptions o;
   o.timeseries = true;
+  o.keep_records = true;
   const ServeResult a = simulate(s, o), b = simulate(s, o);
   EXPECT_EQ(requests_csv(a), requests_csv(b));
   std::ostringstream ta, tb;

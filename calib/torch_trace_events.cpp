@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/input_file.h"
 
 namespace fathom::calib::torch_trace {
 namespace {
@@ -421,14 +422,7 @@ class TraceSax {
 };
 
 std::string read_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw InputError(path, "expected a trace file, found a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, std::string("expected a readable trace file, found none (") + std::strerror(errno) + ")");
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) throw InputError(path, "expected a readable trace file, found a read error");
-  return std::move(s).str();
+  return read_input_file(path, InputKind::kTable, "trace file");
 }
 
 }  // namespace

@@ -5,15 +5,86 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/interrupt.h"
 #include "common/output.h"
 #include "common/version.h"
+
+namespace {
+
+const CLI::Option* find_option(const CLI::App& app, const std::string& name) {
+  if (const CLI::Option* o = app.get_option_no_throw(name)) return o;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (const CLI::Option* o = find_option(*sub, name)) return o;
+  }
+  return nullptr;
+}
+
+std::string expected_of(const CLI::Option* o) {
+  const std::string t = o != nullptr ? o->get_type_name() : "";
+  if (t.rfind("INT", 0) == 0) return "an integer";
+  if (t.rfind("UINT", 0) == 0) return "an integer >= 0";
+  if (t.rfind("FLOAT", 0) == 0) return "a number";
+  return "a value";
+}
+
+// CLI11's errors in Fathom's form: "FLAG: expected ..., found ...".
+std::string explain(const CLI::ParseError& e, const CLI::App& app, const CLI::App* cmd, const std::string& first_arg) {
+  const std::string msg = e.what();
+  const std::string help = cmd != nullptr && cmd != &app ? " (fathom " + cmd->get_name() + " --help)" : " (fathom --help)";
+  if (dynamic_cast<const CLI::ConversionError*>(&e) != nullptr) {
+    const std::string prefix = "Could not convert: ";
+    if (msg.rfind(prefix, 0) == 0) {
+      const size_t eq = msg.find(" = ");
+      const std::string name = msg.substr(prefix.size(), eq - prefix.size());
+      const std::string value = eq == std::string::npos ? "" : msg.substr(eq + 3);
+      return name + ": expected " + expected_of(find_option(app, name)) + ", found '" + value + "'" + help;
+    }
+  }
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    const size_t colon = msg.find(": ");
+    const std::string args = colon == std::string::npos ? msg : msg.substr(colon + 2);
+    return args + ": expected an option or argument of this command, found an unknown one" + help;
+  }
+  if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+    if (msg.rfind("A subcommand", 0) == 0) {
+      const CLI::App& parent = cmd != nullptr ? *cmd : app;
+      std::string names;
+      for (const CLI::App* sub : parent.get_subcommands([](const CLI::App*) { return true; })) {
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+      }
+      const bool top = cmd == nullptr || cmd == &app;
+      const std::string found = top && !first_arg.empty() && first_arg[0] != '-' ? "'" + first_arg + "'" : "none";
+      return "expected a command" + std::string(top ? "" : " after '" + cmd->get_name() + "'") + " (" + names +
+             "), found " + found + help;
+    }
+    const size_t is = msg.find(" is required");
+    if (is != std::string::npos) return msg.substr(0, is) + ": expected a value, found none" + help;
+  }
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
+    const size_t colon = msg.find(": ");
+    if (colon != std::string::npos) return msg.substr(0, colon) + ": expected a value after the flag, found none" + help;
+  }
+  return msg + help;
+}
+
+// The deepest subcommand that was parsed (for the help hint).
+const CLI::App* parsed_command(const CLI::App& app) {
+  for (const CLI::App* sub : app.get_subcommands()) return parsed_command(*sub);
+  return &app;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace fathom;
   CLI::App app{"Fathom: predicts the time and cost of large-model training and serving"};
   app.require_subcommand(1);
   app.set_version_flag("--version", fathom::version());
+  int64_t max_input_mb = 0;
+  app.add_option("--max-input-mb", max_input_mb,
+                 "Largest input file read, in MiB (default 64 for YAML/JSON, 1024 for CSV and traces)");
+  app.fallthrough();  // --max-input-mb may also follow the subcommand
   cli::CommonFlags common;
   auto add_common = [&](CLI::App* c) {
     c->add_option("--format", common.format, "Output format: table, json or csv")->default_val("table");
@@ -66,7 +137,14 @@ int main(int argc, char** argv) {
   srv->add_option("--requests-out", sflags.requests_out, "Write one CSV row per request (docs/metrics.md)");
   srv->add_option("--timeseries-out", sflags.timeseries_out, "Write queue, batch and KV-cache use over time as CSV");
   srv->add_option("--db", sflags.db, "Also record the run in this SQLite database");
-  srv->add_option("--seed", sflags.seed, "Random seed (default: the workload's seed)")->check(CLI::NonNegativeNumber);
+  srv->add_option("--seed", sflags.seed, "Random seed (default: the workload's seed)")
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            return !v.empty() && v.find_first_not_of("0123456789") == std::string::npos && v.size() <= 18
+                       ? std::string()
+                       : "expected an integer from 0 to 999999999999999999, found '" + v + "'";
+          },
+          "SEED"));
   add_common(srv);
   srv->add_option("--profile", common.profile, "Calibrated profile (fathom calib fit) to price kernels with, or 'defaults' (default: the catalog GPU's, if any)");
 
@@ -212,13 +290,17 @@ int main(int argc, char** argv) {
     std::cout << fathom::version() << "\n";
     return 0;
   } catch (const CLI::ParseError& e) {
-    std::string msg = e.what();
+    std::string msg = explain(e, app, parsed_command(app), argc > 1 ? argv[1] : "");
     for (char& c : msg) if (c == '\n') c = ' ';
-    std::cerr << "fathom: " << msg << " (see fathom --help)\n";
+    std::cerr << "fathom: " << msg << "\n";
     return 2;
   }
 
   auto run_command = [&]() -> int {
+    if (max_input_mb < 0 || max_input_mb > (int64_t{1} << 20)) {
+      throw FlagError("--max-input-mb", "expected a size from 1 to 1048576 MiB, found " + std::to_string(max_input_mb));
+    }
+    set_input_limit(max_input_mb << 20);
     if (!common.output.empty()) OutputSet::check(common.output, "--output");
     if (catalog->parsed()) return cli::cmd_catalog(what, common);
     if (show->parsed()) return cli::cmd_model_show(model_name, context, common);

@@ -7,15 +7,12 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/input_file.h"
 
 namespace fathom {
 
 CsvTable CsvTable::load(const std::string& path, bool comments) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "expected a readable CSV file, found none");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse(ss.str(), path, comments);
+  return parse(read_input_file(path, InputKind::kTable, "CSV file"), path, comments);
 }
 
 CsvTable CsvTable::parse(const std::string& text, const std::string& name, bool comments) {

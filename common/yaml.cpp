@@ -1,5 +1,6 @@
 #include "common/yaml.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/suggest.h"
 
 namespace fathom {
@@ -211,6 +213,75 @@ bool YamlNode::flag_or(std::string_view key, bool def) const {
   return c ? c->as_bool() : def;
 }
 
+namespace {
+
+// Every map's keys are scalars and distinct. yaml-cpp accepts a map or list as a key and keeps
+// every duplicate (lookups then see the first): both would reach the readers as a crash or a
+// silent choice, so they are refused here, with the lines. Aliases share nodes, so a document
+// can name far more nodes than it has bytes; the walk stops at a budget instead of expanding
+// them (a "billion laughs" file).
+constexpr int64_t kMaxVisits = 4'000'000;
+
+std::string line_of(const YAML::Node& n, const std::string& name) {
+  const auto m = n.Mark();
+  return m.line >= 0 ? fmt::format("{}:{}", name, m.line + 1) : name;
+}
+
+std::string kind_of(const YAML::Node& n) {
+  if (n.IsMap()) return "a map";
+  if (n.IsSequence()) return "a list";
+  if (n.IsNull()) return "nothing";
+  return "'" + n.Scalar() + "'";
+}
+
+void check_structure(const YAML::Node& root, const std::string& name) {
+  std::vector<std::pair<YAML::Node, int>> stack{{root, 0}};
+  int64_t visits = 0;
+  while (!stack.empty()) {
+    const auto [n, depth] = stack.back();
+    stack.pop_back();
+    if (++visits > kMaxVisits) {
+      throw InputError(line_of(n, name), fmt::format("expected at most {} YAML nodes, found more (aliases expanding "
+                                                     "too far?)", kMaxVisits));
+    }
+    if (n.IsSequence()) {
+      for (const auto& c : n) stack.emplace_back(c, depth + 1);
+    } else if (n.IsMap()) {
+      std::vector<std::pair<std::string, int>> seen;
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        const YAML::Node& k = it->first;
+        if (!k.IsScalar()) {
+          throw InputError(line_of(k, name), "expected a plain key (a name), found " + kind_of(k) + " used as a key");
+        }
+        const int line = k.Mark().line + 1;
+        for (const auto& [key, first] : seen) {
+          if (key == k.Scalar()) {
+            throw InputError(line_of(k, name), fmt::format("expected each key once in a map, found '{}' again (first "
+                                                           "at line {})", key, first));
+          }
+        }
+        if (n.size() <= 64) seen.emplace_back(k.Scalar(), line);
+        stack.emplace_back(it->second, depth + 1);
+      }
+      if (n.size() > 64) {  // many keys: sort once instead of comparing pairs
+        std::vector<std::pair<std::string, int>> keys;
+        for (auto it = n.begin(); it != n.end(); ++it) keys.emplace_back(it->first.Scalar(), it->first.Mark().line + 1);
+        std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (size_t i = 1; i < keys.size(); ++i) {
+          if (keys[i].first == keys[i - 1].first) {
+            const int a = std::min(keys[i].second, keys[i - 1].second), b = std::max(keys[i].second, keys[i - 1].second);
+            throw InputError(fmt::format("{}:{}", name, b),
+                             fmt::format("expected each key once in a map, found '{}' again (first at line {})",
+                                         keys[i].first, a));
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 YamlNode parse_yaml(const std::string& text, const std::string& name) {
   auto file = std::make_shared<const std::string>(name);
   YAML::Node root;
@@ -222,15 +293,12 @@ YamlNode parse_yaml(const std::string& text, const std::string& name) {
   }
   if (!root.IsDefined() || root.IsNull()) throw InputError(name, "expected a YAML map, found an empty file");
   if (!root.IsMap()) throw InputError(name + ":1", "expected a YAML map of keys at the top level");
+  check_structure(root, name);
   return YamlNode(file, root, "");
 }
 
 YamlNode load_yaml_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, "expected a readable file, found none (no such file or no permission)");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_yaml(ss.str(), path);
+  return parse_yaml(read_input_file(path, InputKind::kStructured, "YAML file"), path);
 }
 
 std::string yaml_number(double v) {

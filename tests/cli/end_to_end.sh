@@ -197,7 +197,7 @@ CMD=serve expect_bad "$B/serve_trace_negative.yaml" "serve_trace_negative.csv:3:
 CMD=serve expect_bad "$B/serve_trace_order.yaml" "serve_trace_order.csv:4: column 'timestamp': expected timestamps in order, found 1.5 after 2.5"
 CMD=serve expect_bad "$B/serve_bad_length.yaml" "serve_bad_length.yaml:8: 'serve.workload.input_tokens.median': expected a positive number, found '-5'"
 CMD=serve expect_bad "$SCEN/llama3.1-70b-decode-h100.yaml" "expected a 'serve' section with a 'workload' for fathom serve"
-CMD=serve expect_bad "$DATA/serve_small.yaml" "--requests-out: expected a file path, found the directory" --requests-out "$tmp"
+CMD=serve expect_bad "$DATA/serve_small.yaml" "--requests-out: expected a file, found the directory" --requests-out "$tmp"
 CMD=serve expect_bad "$DATA/serve_small.yaml" "/proc/version: expected a writable Fathom database" --db /proc/version
 expect_bad "$DATA/serve_small.yaml" "expected 'serve.iteration' (phase, sequences, context) for a serving estimate"
 rm -f "$tmp/r9.csv"

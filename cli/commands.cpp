@@ -29,31 +29,11 @@ hw::HardwareCatalog hardware() { return hw::HardwareCatalog::load((fs::path(data
 model::ModelCatalog models() { return model::ModelCatalog::load((fs::path(data_dir()) / "models").string()); }
 }  // namespace
 
-void apply_profile_flag(hw::HardwareCatalog& hwc, const CommonFlags& f) {
-  if (f.profile.empty()) return;
-  if (f.profile == "defaults") {
-    hwc.set_calibrated_profile(nullptr, "--profile");
-    return;
-  }
-  std::error_code ec;
-  if (!fs::is_regular_file(f.profile, ec)) {
-    throw FlagError("--profile", "expected a calibrated profile file (fathom calib fit --out) or 'defaults', found '" + f.profile + "'");
-  }
-  hwc.set_calibrated_profile(std::make_shared<hw::CalibratedProfile>(hw::load_profile(f.profile)), "--profile");
-}
-
-void apply_profile_flag(sim::Scenario& s, const CommonFlags& f) {
-  if (f.profile.empty()) return;
-  if (f.profile == "defaults") {  // the documented defaults, even where the catalog has a profile
-    s.profile = nullptr;
-    return;
-  }
-  std::error_code ec;
-  if (!fs::is_regular_file(f.profile, ec)) {
-    throw FlagError("--profile", "expected a calibrated profile file (fathom calib fit --out) or 'defaults', found '" + f.profile + "'");
-  }
-  s.profile = std::make_shared<hw::CalibratedProfile>(hw::load_profile(f.profile));
-  hw::check_profile_matches(*s.profile, s.gpu, "--profile");
+sim::ResolveOptions resolve_options(const CommonFlags& f) {
+  sim::ResolveOptions o;
+  o.profile = f.profile;
+  o.profile_where = "--profile";
+  return o;
 }
 
 OutputSet& outputs() {
@@ -159,8 +139,7 @@ int cmd_estimate(const std::string& scenario, const std::string& phase, size_t t
   if (!db.empty()) check_db_flag(db);
   auto hwc = hardware();
   auto mc = models();
-  sim::Scenario s = sim::load_scenario(scenario, hwc, mc);
-  apply_profile_flag(s, f);
+  sim::Scenario s = sim::load_scenario(scenario, hwc, mc, resolve_options(f));
   sim::EstimateKind kind;
   if (phase == "train") {
     if (!s.train) throw FlagError("--phase", "expected a scenario with a 'train' section for --phase train, " + scenario + " has none");

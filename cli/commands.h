@@ -10,6 +10,7 @@ class HardwareCatalog;
 }
 namespace fathom::sim {
 struct Scenario;
+struct ResolveOptions;
 }
 namespace fathom::store {
 struct RunRecord;
@@ -115,12 +116,8 @@ int cmd_calib_report(const std::string& db, const CalibFlags& f, const CommonFla
 // FATHOM_CALIB_DB); replaces this process. Exit 3 in a build without CUDA.
 int cmd_calib_record(const CalibFlags& f, const std::vector<std::string>& command, const CommonFlags& c);
 
-// --profile: loads the profile into the scenario (replacing efficiency.profile and the catalog
-// GPU's profile), checking its GPU; "defaults" drops any profile for the documented defaults.
-void apply_profile_flag(sim::Scenario& s, const CommonFlags& f);
-// --profile on commands over many GPUs (validate serving): replaces the calibrated profile of the
-// profile's GPU in the catalog; "defaults" drops them all.
-void apply_profile_flag(hw::HardwareCatalog& hwc, const CommonFlags& f);
+// The flags that shape how a scenario resolves (--profile), as the library takes them.
+sim::ResolveOptions resolve_options(const CommonFlags& f);
 
 // The command's output files (common/output.h): staged as the command goes, committed by
 // main() once the command has succeeded (or by record_run, inside its database transaction),

@@ -140,6 +140,12 @@ int cmd_optimal(const OptimalFlags& fl, const CommonFlags& f) {
   }
   fit::check_allocation(p);
   if (fl.compute.empty()) throw FlagError("--compute", "expected at least one compute budget in FLOPs");
+  for (double c : fl.compute) {
+    if (!std::isfinite(c) || !(c > 0)) throw FlagError("--compute", fmt::format("expected positive, finite FLOPs, found {}", c));
+  }
+  for (double l : fl.losses) {
+    if (!std::isfinite(l)) throw FlagError("--losses", fmt::format("expected finite loss levels, found {}", l));
+  }
   std::vector<fit::Allocation> rows;
   for (double c : fl.compute) rows.push_back(fit::optimal_allocation(p, c));
   std::string isoflop, isoloss;
@@ -153,9 +159,15 @@ int cmd_optimal(const OptimalFlags& fl, const CommonFlags& f) {
     if (fl.losses.empty()) throw FlagError("--isoloss-out", "expected --losses L1,L2,... with --isoloss-out");
     const double n_lo = rows.front().n / 100, n_hi = rows.back().n * 100;
     isoloss = lf.law->response + ",N,D,compute\n";
-    for (double l : fl.losses)
-      for (const auto& q : fit::isoloss_curve(p, l, n_lo, n_hi))
-        isoloss += fmt::format("{:.17g},{:.17g},{:.17g},{:.17g}\n", l, q.n, q.d, q.compute);
+    for (double l : fl.losses) {
+      const auto curve = fit::isoloss_curve(p, l, n_lo, n_hi);
+      if (curve.empty()) {
+        throw FlagError("--losses", fmt::format("expected a loss the law reaches for N between {:.4g} and {:.4g}, found "
+                                                "{} (no point of the iso-loss curve reaches it)",
+                                                n_lo, n_hi, l));
+      }
+      for (const auto& q : curve) isoloss += fmt::format("{:.17g},{:.17g},{:.17g},{:.17g}\n", l, q.n, q.d, q.compute);
+    }
   }
   std::ostringstream os;
   if (fmt == Format::kJson) {

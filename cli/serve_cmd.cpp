@@ -159,8 +159,7 @@ int cmd_serve(const ServeFlags& sf, const CommonFlags& f) {
   Format fmt_ = parse_format(f.format);
   auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
   auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
-  sim::Scenario s = sim::load_scenario(sf.scenario, hwc, mc);
-  apply_profile_flag(s, f);
+  sim::Scenario s = sim::load_scenario(sf.scenario, hwc, mc, resolve_options(f));
   if (!s.serve || !s.serve->sim) {
     throw InputError(s.file, "expected a 'serve' section with a 'workload' for fathom serve, found none");
   }
@@ -196,7 +195,7 @@ int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests
     throw FlagError("--queue-requests", fmt::format("expected 1000 to 100000000 requests, found {}", requests));
   }
   auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
-  apply_profile_flag(hwc, f);
+  hwc.apply_profile_choice(f.profile, "--profile");
   auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
   const std::string path = csv.empty() ? (fs::path(data_dir()) / "validation" / "trtllm_throughput.csv").string() : csv;
   const train::ValidationTable t = serve::validate_trtllm(path, hwc, mc);

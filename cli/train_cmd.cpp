@@ -308,8 +308,7 @@ int cmd_train(const TrainFlags& tf, const CommonFlags& f) {
   if (!tf.db.empty()) check_db_flag(tf.db);
   auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
   auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
-  sim::Scenario s = sim::load_scenario(tf.scenario, hwc, mc);
-  apply_profile_flag(s, f);
+  sim::Scenario s = sim::load_scenario(tf.scenario, hwc, mc, resolve_options(f));
   if (!s.train) throw InputError(s.file, "expected a 'train' section for fathom train, found none");
   train::TrainModel tm(s.model, s.gpu, s.cluster, s.precision, s.efficiency, s.collective_algo, s.usd_per_gpu_hour,
                        s.profile);

@@ -121,4 +121,17 @@ const ClusterSpec& HardwareCatalog::cluster(const std::string& name, const std::
                               did_you_mean(name, cluster_names()) + "; `fathom catalog clusters` lists them");
 }
 
+void HardwareCatalog::apply_profile_choice(const std::string& profile, const std::string& where) {
+  if (profile.empty()) return;
+  if (profile == "defaults") {
+    set_calibrated_profile(nullptr, where);
+    return;
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(profile, ec)) {
+    throw FlagError(where, "expected a calibrated profile file (fathom calib fit --out) or 'defaults', found '" + profile + "'");
+  }
+  set_calibrated_profile(std::make_shared<CalibratedProfile>(load_profile(profile)), where);
+}
+
 }  // namespace fathom::hw

@@ -30,6 +30,9 @@ class HardwareCatalog {
   // documented defaults everywhere); a profile replaces the one of the GPU it was measured on
   // (ConfigError at `where` when the catalog has no such GPU).
   void set_calibrated_profile(std::shared_ptr<const CalibratedProfile> p, const std::string& where);
+  // The same choice as sim::ResolveOptions::profile, for the whole catalog: "" changes nothing,
+  // "defaults" drops every calibrated profile, a profile file replaces its GPU's.
+  void apply_profile_choice(const std::string& profile, const std::string& where);
   // "GPU (file), ..." of the GPUs with a calibrated profile; "none" when none has one.
   std::string calibrated_profiles() const;
   std::vector<std::string> cluster_names() const;

@@ -316,8 +316,25 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
   return s;
 }
 
-Scenario load_scenario(const std::string& path, const hw::HardwareCatalog& hardware, const model::ModelCatalog& models) {
-  return parse_scenario(load_yaml_file(path), hardware, models);
+void apply_profile_choice(Scenario& s, const std::string& profile, const std::string& where) {
+  if (profile.empty()) return;
+  if (profile == "defaults") {  // the documented defaults, even where the catalog has a profile
+    s.profile = nullptr;
+    return;
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(profile, ec)) {
+    throw FlagError(where, "expected a calibrated profile file (fathom calib fit --out) or 'defaults', found '" + profile + "'");
+  }
+  s.profile = std::make_shared<hw::CalibratedProfile>(hw::load_profile(profile));
+  hw::check_profile_matches(*s.profile, s.gpu, where);
+}
+
+Scenario load_scenario(const std::string& path, const hw::HardwareCatalog& hardware, const model::ModelCatalog& models,
+                       const ResolveOptions& options) {
+  Scenario s = parse_scenario(load_yaml_file(path), hardware, models);
+  apply_profile_choice(s, options.profile, options.profile_where);
+  return s;
 }
 
 }  // namespace fathom::sim

@@ -53,8 +53,22 @@ struct Scenario {
 // What prices the scenario's kernels, in one phrase: "calibrated profile FILE" or "documented defaults".
 std::string efficiency_source(const Scenario& s);
 
+// How a scenario is resolved beyond its file (the CLI's flags, the GUI's fields): one call, so
+// that every front end gets the same scenario from the same inputs.
+struct ResolveOptions {
+  // The kernel profile: "" keeps the scenario's efficiency.profile or, failing that, the catalog
+  // GPU's calibrated profile; "defaults" prices with the documented defaults even where a
+  // calibrated profile exists; anything else is a profile YAML (fathom calib fit --out), which
+  // must have been measured on the scenario's GPU.
+  std::string profile;
+  std::string profile_where = "--profile";  // names the choice in errors (a flag, a GUI field)
+};
+
+// The scenario file at `path`, resolved with `options`.
 Scenario load_scenario(const std::string& path, const hw::HardwareCatalog& hardware,
-                       const model::ModelCatalog& models);
+                       const model::ModelCatalog& models, const ResolveOptions& options = {});
+// Applies a profile choice (ResolveOptions::profile) to a scenario already read.
+void apply_profile_choice(Scenario& s, const std::string& profile, const std::string& where);
 Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardware,
                         const model::ModelCatalog& models);
 

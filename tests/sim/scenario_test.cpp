@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 #include "common/error.h"
 #include "common/version.h"
 #include "catalog_fixture.h"
+#include "hw/profile.h"
 #include "sim/estimate.h"
 
 namespace fathom::sim {
@@ -69,6 +73,58 @@ TEST(Scenario, LayoutThatCannotRunIsAConfigErrorWithLine) {
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()), "s.yaml:4: 'serve.parallel.tp': expected a tensor-parallel degree that divides the 64 attention heads of llama-3.1-70b, found 3");
   }
+}
+
+}  // namespace fathom::sim
+
+namespace fathom::sim {
+
+// The profile choice is part of resolving a scenario (ResolveOptions), so the CLI and the GUI get
+// the same scenario from the same inputs.
+TEST(ResolveScenario, ProfileFileOfTheScenariosGpuPricesItsKernels) {
+  hw::CalibratedProfile p;
+  p.gpu = "h100-sxm";
+  p.launch_gap_s = 3e-6;
+  const std::string path = ::testing::TempDir() + "/resolve_h100_profile.yaml";
+  { std::ofstream(path) << hw::profile_to_yaml(p); }
+  ResolveOptions o;
+  o.profile = path;
+  const Scenario s = load_scenario(data_dir() + "/scenarios/llama3.1-70b-decode-h100.yaml", test::hardware(),
+                                   test::models(), o);
+  ASSERT_NE(s.profile, nullptr);
+  EXPECT_EQ(s.profile->gpu, "h100-sxm");
+  EXPECT_NE(efficiency_source(s).find(path), std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST(ResolveScenario, ProfileOfAnotherGpuIsRefusedNamingTheField) {
+  hw::CalibratedProfile p;
+  p.gpu = "a100-sxm-80gb";
+  const std::string path = ::testing::TempDir() + "/resolve_a100_profile.yaml";
+  { std::ofstream(path) << hw::profile_to_yaml(p); }
+  ResolveOptions o;
+  o.profile = path;
+  o.profile_where = "Profile field";
+  try {
+    load_scenario(data_dir() + "/scenarios/llama3.1-70b-decode-h100.yaml", test::hardware(), test::models(), o);
+    ADD_FAILURE() << "a profile of another GPU was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Profile field"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
+}
+
+TEST(ResolveScenario, DefaultsDropsAnyProfileAndAMissingFileIsAFlagError) {
+  ResolveOptions o;
+  o.profile = "defaults";
+  const Scenario s = load_scenario(data_dir() + "/scenarios/llama3.1-70b-decode-h100.yaml", test::hardware(),
+                                   test::models(), o);
+  EXPECT_EQ(s.profile, nullptr);
+  EXPECT_EQ(efficiency_source(s).find("calibrated"), std::string::npos) << efficiency_source(s);
+  o.profile = "/nonexistent/profile.yaml";
+  EXPECT_THROW(load_scenario(data_dir() + "/scenarios/llama3.1-70b-decode-h100.yaml", test::hardware(),
+                             test::models(), o),
+               FlagError);
 }
 
 }  // namespace fathom::sim

@@ -45,6 +45,12 @@ constexpr double kGiB = 1073741824.0;
 // CUDA context, CUDA graphs, communication buffers and allocator slack per GPU: the memory an
 // engine holds besides weights, activations and the KV cache (docs/serving.md).
 constexpr double kRuntimeBytes = 1.5 * kGiB;
+// Input limits (docs/scenario.md). Sequence and block counts are 32-bit in the engine.
+constexpr int64_t kMaxSeqs = 1'000'000;
+constexpr int64_t kMaxTokenBudget = 1'000'000'000;
+constexpr double kMaxSwapBytes = 1125899906842624.0;  // 1 PiB per GPU
+constexpr double kMinLinkBps = 1e6;                   // 1 MB/s
+constexpr double kMaxLinkLatencyS = 1.0;
 const std::vector<std::string> kEngines = {"vllm", "vllm-v0", "sglang", "trtllm"};
 const std::vector<std::string> kSchedulers = {"static", "orca", "vllm", "sarathi", "disaggregated"};
 const std::vector<std::string> kRouters = {"round_robin", "least_outstanding", "least_kv", "prefix_affinity"};
@@ -151,7 +157,15 @@ ReplicaMemory replica_memory(const model::ModelSpec& mo, const hw::GpuSpec& gpu,
                               m.weights / kGiB, m.activations / kGiB, m.runtime / kGiB, mem / kGiB, gpu.name);
       return m;
     }
-    m.blocks = static_cast<int64_t>(std::floor(m.kv / (static_cast<double>(c.kv.block_size) * m.kv_token)));
+    const double blocks = std::floor(m.kv / (static_cast<double>(c.kv.block_size) * m.kv_token));
+    if (blocks * static_cast<double>(c.kv.block_size) > static_cast<double>(kMaxKvTokens)) {
+      m.problem_key = "kv_cache";
+      m.problem = fmt::format("the KV cache of a replica would hold {:.3g} tokens, more than the simulator's limit of {}; "
+                              "set serve.kv_cache.blocks or lower serve.kv_cache.memory_fraction",
+                              blocks * static_cast<double>(c.kv.block_size), kMaxKvTokens);
+      return m;
+    }
+    m.blocks = static_cast<int64_t>(blocks);
   }
   const int64_t capacity = m.blocks * c.kv.block_size;
   const int64_t one = c.kv.compression >= 1
@@ -218,7 +232,12 @@ ServeConfig parse_serve_config(const YamlNode& sv, const model::ModelSpec& m, co
   if (auto l = sv.find("max_model_len")) {
     c.max_model_len = l->as_positive_int();
     if (c.max_model_len > m.max_position) l->fail(fmt::format("at most the model's {} positions", m.max_position));
+    if (c.max_model_len > kMaxModelLen) l->fail(fmt::format("at most {} tokens", kMaxModelLen));
     if (c.max_model_len < 2) l->fail("at least 2 tokens");
+  } else if (c.max_model_len > kMaxModelLen) {
+    sv.fail_message(fmt::format("expected 'max_model_len' (at most {} tokens) for {}, whose {} positions are more than "
+                                "the simulator's limit",
+                                kMaxModelLen, m.name, m.max_position));
   }
   if (engine == "vllm-v0") c.scheduler.token_budget = std::max<int64_t>(c.max_model_len, 2048);
 
@@ -229,8 +248,14 @@ ServeConfig parse_serve_config(const YamlNode& sv, const model::ModelSpec& m, co
       if (c.scheduler.kind == SchedulerKind::kOrca || c.scheduler.kind == SchedulerKind::kStatic) c.scheduler.reserve_full = true;
       if (c.scheduler.kind == SchedulerKind::kVllm || c.scheduler.kind == SchedulerKind::kSarathi) c.scheduler.reserve_full = false;
     }
-    if (sc->has("max_seqs")) c.scheduler.max_seqs = sc->count("max_seqs");
-    if (sc->has("token_budget")) c.scheduler.token_budget = sc->count("token_budget");
+    if (auto v = sc->find("max_seqs")) {
+      c.scheduler.max_seqs = v->as_positive_int();
+      if (c.scheduler.max_seqs > kMaxSeqs) v->fail(fmt::format("at most {} sequences", kMaxSeqs));
+    }
+    if (auto v = sc->find("token_budget")) {
+      c.scheduler.token_budget = v->as_positive_int();
+      if (c.scheduler.token_budget > kMaxTokenBudget) v->fail(fmt::format("at most {} tokens", kMaxTokenBudget));
+    }
     if (auto p = sc->find("preemption")) {
       const std::string v = p->as_string();
       if (v == "recompute") c.scheduler.preemption = Preemption::kRecompute;
@@ -268,8 +293,17 @@ ServeConfig parse_serve_config(const YamlNode& sv, const model::ModelSpec& m, co
         c.kv.prefix_caching = false;
       }
     }
-    if (auto f = kv->find("swap_space")) c.kv.swap_bytes = f->as_quantity(Dimension::kBytes);
-    if (kv->has("blocks")) c.kv.blocks = kv->count("blocks");
+    if (auto f = kv->find("swap_space")) {
+      c.kv.swap_bytes = f->as_quantity(Dimension::kBytes);
+      if (c.kv.swap_bytes > kMaxSwapBytes) f->fail("at most 1 PiB per GPU");
+    }
+    if (auto b = kv->find("blocks")) {
+      c.kv.blocks = b->as_positive_int();
+      if (*c.kv.blocks * c.kv.block_size > kMaxKvTokens) {
+        b->fail(fmt::format("at most {} blocks of {} tokens (a KV cache of at most {} tokens per replica)",
+                            kMaxKvTokens / c.kv.block_size, c.kv.block_size, kMaxKvTokens));
+      }
+    }
   }
   if (auto r = sv.find("router")) c.router = static_cast<RouterKind>(pick(*r, kRouters));
   if (auto sp = sv.find("speculative")) {
@@ -299,8 +333,14 @@ ServeConfig parse_serve_config(const YamlNode& sv, const model::ModelSpec& m, co
     d.link_latency_s = 10e-6;
     if (auto l = dg->find("link")) {
       l->expect_keys({"bandwidth", "latency"});
-      if (l->has("bandwidth")) d.link_Bps = l->quantity("bandwidth", Dimension::kByteRate);
-      if (auto x = l->find("latency")) d.link_latency_s = x->as_quantity(Dimension::kTime);
+      if (auto x = l->find("bandwidth")) {
+        d.link_Bps = x->as_quantity(Dimension::kByteRate);
+        if (d.link_Bps < kMinLinkBps) x->fail("a bandwidth of at least 1 MB/s");
+      }
+      if (auto x = l->find("latency")) {
+        d.link_latency_s = x->as_quantity(Dimension::kTime);
+        if (d.link_latency_s > kMaxLinkLatencyS) x->fail("a latency of at most 1 s");
+      }
     }
     c.disagg = d;
     c.scheduler.kind = SchedulerKind::kDisaggregated;
@@ -329,7 +369,9 @@ ServeConfig parse_serve_config(const YamlNode& sv, const model::ModelSpec& m, co
     if (rm.problem.empty()) return;
     const std::string msg = pool[0] ? std::string(pool) + ": " + rm.problem : rm.problem;
     if (rm.problem_key == "max_model_len" && sv.has("max_model_len")) sv.at("max_model_len").fail_message(msg);
-    if (rm.problem_key == "max_model_len" && sv.has("kv_cache")) sv.at("kv_cache").fail_message(msg);
+    if ((rm.problem_key == "max_model_len" || rm.problem_key == "kv_cache") && sv.has("kv_cache")) {
+      sv.at("kv_cache").fail_message(msg);
+    }
     sv.at("parallel").fail_message(msg);
   };
   if (c.disagg) {

@@ -129,9 +129,18 @@ train::ValidationTable validate_trtllm(const std::string& csv_path, const hw::Ha
     const model::ModelSpec* m = models.find(csv.cell(i, cm));
     if (!m) throw InputError(where, fmt::format("expected a catalog model, found '{}'", csv.cell(i, cm)));
     const hw::GpuSpec& gpu = hardware.gpu(csv.cell(i, cg), where);
-    const int tp = static_cast<int>(csv.number(i, ct));
-    const auto in = static_cast<int64_t>(csv.number(i, ci));
-    const auto outl = static_cast<int64_t>(csv.number(i, co));
+    // A whole number in [1, most], checked before it becomes an integer.
+    auto whole = [&](size_t col, int64_t most) {
+      const double v = csv.number(i, col);
+      if (!(v >= 1 && v <= static_cast<double>(most)) || v != std::floor(v)) {
+        throw InputError(where, fmt::format("column '{}': expected an integer from 1 to {}, found {}", csv.header()[col],
+                                            most, csv.cell(i, col)));
+      }
+      return static_cast<int64_t>(v);
+    };
+    const int tp = static_cast<int>(whole(ct, 4096));
+    const int64_t in = whole(ci, kMaxModelLen / 2);
+    const int64_t outl = whole(co, kMaxModelLen / 2);
     ServeConfig c = engine_preset("trtllm", gpu);
     // The published runs give the KV cache 95% of the free memory; the engine is built for
     // exactly these lengths.

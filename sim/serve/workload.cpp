@@ -40,7 +40,7 @@ int64_t stable_hash(const std::string& s) {
 // Simulated time is kept below 10^9 s (about 32 years): far past any planning horizon, and
 // inside the nanosecond clock's range.
 void check_time(double t_s) {
-  if (!(t_s <= 1e9)) {
+  if (!(t_s <= kMaxArrivalS)) {
     throw ConfigError("serve.workload", fmt::format("expected arrivals within 10^9 s of simulated time, found one at "
                                                     "{:.3g} s; raise the arrival rate or shorten the trace",
                                                     t_s));
@@ -124,59 +124,82 @@ std::string ArrivalSpec::describe() const {
 
 namespace {
 
-LengthDist parse_length(const YamlNode& n, int64_t max_model_len) {
+// A distribution of token counts (`turns` false) or of session turns. `limit` is one more than
+// the largest value it may draw (the maximum model length, or kMaxTurns + 1); every parameter
+// that is a length is checked against it, so that no draw is silently clamped far from what the
+// file says.
+LengthDist parse_length(const YamlNode& n, int64_t limit, bool turns = false) {
   LengthDist d;
-  d.max = std::max<int64_t>(1, max_model_len - 1);
+  d.max = std::max<int64_t>(1, limit - 1);
+  const char* what = turns ? "turns" : "tokens";
+  const std::string below = turns ? fmt::format("at most {} turns", d.max)
+                                  : fmt::format("a length below the maximum model length {}", limit);
+  // A positive whole number of at most d.max.
+  auto length = [&](const YamlNode& v) {
+    const int64_t x = v.as_positive_int();
+    if (x > d.max) v.fail(below);
+    return x;
+  };
+  // A positive number of at most d.max (a location: mean, median).
+  auto location = [&](const YamlNode& v) {
+    const double x = v.as_positive_number();
+    if (x > static_cast<double>(d.max)) v.fail(fmt::format("a positive number of at most {} {} ({})", d.max, what, below));
+    return x;
+  };
   if (n.is_scalar()) {
     d.kind = LengthDist::Kind::kFixed;
-    d.a = static_cast<double>(n.as_positive_int());
-    if (d.a > static_cast<double>(d.max)) n.fail(fmt::format("a length below the maximum model length {}", max_model_len));
+    d.a = static_cast<double>(length(n));
     return d;
   }
   n.expect_map();
   const auto dist = n.at("dist");
   const std::string k = dist.as_string();
   auto bounds = [&] {
-    if (auto m = n.find("min")) d.min = m->as_positive_int();
+    if (auto m = n.find("min")) d.min = length(*m);
     if (auto m = n.find("max")) d.max = std::min(d.max, m->as_positive_int());
-    if (d.max < d.min) n.at("max").fail(fmt::format("max ≥ min ({}) and below the maximum model length {}", d.min, max_model_len));
+    if (d.max < d.min) n.at("max").fail(fmt::format("max ≥ min ({})", d.min));
   };
   if (k == "fixed") {
     n.expect_keys({"dist", "value"});
-    d.a = static_cast<double>(n.count("value"));
-    if (d.a > static_cast<double>(d.max)) n.at("value").fail(fmt::format("a length below the maximum model length {}", max_model_len));
+    d.a = static_cast<double>(length(n.at("value")));
   } else if (k == "uniform") {
     n.expect_keys({"dist", "low", "high"});
     d.kind = LengthDist::Kind::kUniform;
-    d.a = static_cast<double>(n.count("low"));
-    d.b = static_cast<double>(n.count("high"));
+    d.a = static_cast<double>(length(n.at("low")));
+    d.b = static_cast<double>(length(n.at("high")));
     if (d.b < d.a) n.at("high").fail(fmt::format("high ≥ low ({})", d.a));
   } else if (k == "normal") {
     n.expect_keys({"dist", "mean", "sd", "min", "max"});
     d.kind = LengthDist::Kind::kNormal;
-    d.a = n.at("mean").as_positive_number();
-    d.b = n.at("sd").as_nonnegative_number();
+    d.a = location(n.at("mean"));
+    const auto sd = n.at("sd");
+    d.b = sd.as_nonnegative_number();
+    if (d.b > static_cast<double>(d.max)) sd.fail(fmt::format("a standard deviation of at most {} {}", d.max, what));
     bounds();
   } else if (k == "lognormal") {
     n.expect_keys({"dist", "median", "sigma", "min", "max"});
     d.kind = LengthDist::Kind::kLognormal;
-    d.a = n.at("median").as_positive_number();
-    d.b = n.at("sigma").as_nonnegative_number();
+    d.a = location(n.at("median"));
+    const auto sigma = n.at("sigma");
+    d.b = sigma.as_nonnegative_number();
+    if (d.b > kMaxSigma) sigma.fail(fmt::format("a sigma of at most {}", kMaxSigma));
     bounds();
   } else if (k == "geometric") {
     n.expect_keys({"dist", "mean", "min", "max"});
     d.kind = LengthDist::Kind::kGeometric;
-    d.a = n.at("mean").as_positive_number();
-    if (d.a < 1) n.at("mean").fail("a mean of at least 1 token");
+    d.a = location(n.at("mean"));
+    if (d.a < 1) n.at("mean").fail(fmt::format("a mean of at least 1 {}", turns ? "turn" : "token"));
     bounds();
   } else if (k == "zipf") {
     n.expect_keys({"dist", "s", "min", "max"});
     d.kind = LengthDist::Kind::kZipf;
-    d.a = n.at("s").as_positive_number();
+    const auto zs = n.at("s");
+    d.a = zs.as_positive_number();
+    if (d.a > kMaxZipfExponent) zs.fail(fmt::format("an exponent of at most {}", kMaxZipfExponent));
     d.min = n.count("min");
     d.max = n.count("max");
     if (d.max < d.min) n.at("max").fail(fmt::format("max ≥ min ({})", d.min));
-    if (d.max >= max_model_len) n.at("max").fail(fmt::format("a length below the maximum model length {}", max_model_len));
+    if (d.max >= limit) n.at("max").fail(below);
     if (d.max - d.min > 10'000'000) n.at("max").fail("a range of at most 10,000,000 lengths");
     auto cdf = std::make_shared<std::vector<double>>();
     auto pts = std::make_shared<std::vector<double>>();
@@ -200,7 +223,10 @@ LengthDist parse_length(const YamlNode& n, int64_t max_model_len) {
     for (const auto& e : bins.items()) {
       const double v = e.as_positive_number();
       if (!pts->empty() && v <= pts->back()) e.fail(fmt::format("an edge above the previous one ({})", pts->back()));
-      if (v > static_cast<double>(max_model_len)) e.fail(fmt::format("an edge at most the maximum model length {}", max_model_len));
+      if (v > static_cast<double>(limit)) {
+        e.fail(turns ? fmt::format("an edge of at most {} turns", limit)
+                     : fmt::format("an edge at most the maximum model length {}", limit));
+      }
       pts->push_back(v);
     }
     const auto w = weights.items();
@@ -212,6 +238,7 @@ LengthDist parse_length(const YamlNode& n, int64_t max_model_len) {
     double total = 0;
     for (const auto& x : w) {
       total += x.as_nonnegative_number();
+      if (!std::isfinite(total)) x.fail("weights whose sum is finite");
       cdf->push_back(total);
     }
     if (total <= 0) weights.fail("at least one positive weight");
@@ -229,7 +256,8 @@ std::optional<double> parse_datetime(const std::string& s) {
   int y, mo, d, h, mi;
   double sec;
   char sep;
-  if (std::sscanf(s.c_str(), "%d-%d-%d%c%d:%d:%lf", &y, &mo, &d, &sep, &h, &mi, &sec) != 7) return std::nullopt;
+  // Field widths keep every conversion in range (a longer year is not this shape).
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d:%lf", &y, &mo, &d, &sep, &h, &mi, &sec) != 7) return std::nullopt;
   if ((sep != ' ' && sep != 'T') || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
       sec < 0 || sec >= 61) {
     return std::nullopt;
@@ -289,12 +317,24 @@ std::vector<TraceRow> load_trace(const std::string& path, int64_t max_model_len)
       throw InputError(where, fmt::format("column '{}': expected timestamps in order, found {} after {}", t.header()[*tc],
                                           ts, t.cell(i - 1, *tc)));
     }
+    if (!(time - first <= kMaxArrivalS)) {
+      throw InputError(where, fmt::format("column '{}': expected a time at most {:.0e} s after the first row's, found {} "
+                                          "({:.3g} s after it)",
+                                          t.header()[*tc], kMaxArrivalS, ts, time - first));
+    }
     prev = time;
+    // A whole number of tokens in [min, max_model_len − 1], checked before it becomes an integer.
+    const int64_t most = max_model_len - 1;
     auto length = [&](size_t col, int64_t min) {
       const double v = t.number(i, col);
       if (v < static_cast<double>(min) || v != std::floor(v)) {
         throw InputError(where, fmt::format("column '{}': expected a whole number of tokens ≥ {}, found {}", t.header()[col],
                                             min, t.cell(i, col)));
+      }
+      if (v > static_cast<double>(most)) {
+        throw InputError(where, fmt::format("column '{}': expected an integer of at most {} (below the maximum model "
+                                            "length {}), found {}",
+                                            t.header()[col], most, max_model_len, t.cell(i, col)));
       }
       return static_cast<int64_t>(v);
     };
@@ -336,25 +376,36 @@ WorkloadSpec parse_workload(const YamlNode& n, int64_t max_model_len) {
   arr.expect_map();
   const auto proc = arr.at("process");
   const std::string p = proc.as_string();
+  // A number in [lo, hi] (the ranges of docs/scenario.md).
+  auto ranged = [&](const char* key, double lo, double hi, const char* expected) {
+    const auto v = arr.at(key);
+    const double x = v.as_number();
+    if (!(x >= lo && x <= hi)) v.fail(expected);
+    return x;
+  };
+  auto rate = [&] {
+    return ranged("rate_per_s", kMinRatePerS, kMaxRatePerS, "a rate from 0.000001 to 1,000,000,000 requests per second");
+  };
   if (p == "poisson") {
     arr.expect_keys({"process", "rate_per_s"});
     w.arrival.kind = ArrivalSpec::Kind::kPoisson;
-    w.arrival.rate_per_s = arr.at("rate_per_s").as_positive_number();
+    w.arrival.rate_per_s = rate();
   } else if (p == "gamma") {
     arr.expect_keys({"process", "rate_per_s", "cv"});
     w.arrival.kind = ArrivalSpec::Kind::kGamma;
-    w.arrival.rate_per_s = arr.at("rate_per_s").as_positive_number();
-    w.arrival.cv = arr.at("cv").as_positive_number();
+    w.arrival.rate_per_s = rate();
+    // The gaps are Gamma(1/cv²): the shape stays within [10^-4, 10^4].
+    w.arrival.cv = ranged("cv", 0.01, 100, "a coefficient of variation from 0.01 to 100");
   } else if (p == "constant") {
     arr.expect_keys({"process", "rate_per_s"});
     w.arrival.kind = ArrivalSpec::Kind::kConstant;
-    w.arrival.rate_per_s = arr.at("rate_per_s").as_positive_number();
+    w.arrival.rate_per_s = rate();
   } else if (p == "burst") {
     arr.expect_keys({"process", "rate_per_s", "on_s", "off_s"});
     w.arrival.kind = ArrivalSpec::Kind::kBurst;
-    w.arrival.rate_per_s = arr.at("rate_per_s").as_positive_number();
-    w.arrival.on_s = arr.at("on_s").as_positive_number();
-    w.arrival.off_s = arr.at("off_s").as_nonnegative_number();
+    w.arrival.rate_per_s = rate();
+    w.arrival.on_s = ranged("on_s", 1e-6, 1e6, "an on-period from 0.000001 to 1,000,000 s");
+    w.arrival.off_s = ranged("off_s", 0, 1e6, "an off-period from 0 to 1,000,000 s");
   } else if (p == "all_at_once") {
     arr.expect_keys({"process"});
     w.arrival.kind = ArrivalSpec::Kind::kAllAtOnce;
@@ -379,26 +430,53 @@ WorkloadSpec parse_workload(const YamlNode& n, int64_t max_model_len) {
     w.requests = static_cast<int64_t>(w.trace->size());
     if (n.has("requests")) w.requests = std::min(w.requests, n.count("requests"));
     if (w.requests > kMaxRequests) n.fail_message(fmt::format("expected at most {} trace rows, found {}", kMaxRequests, w.requests));
+    // The last replayed arrival, slowed down by the speedup, stays within the simulated time.
+    const double last_s = (*w.trace)[static_cast<size_t>(w.requests - 1)].time_s / w.trace_speedup;
+    if (!(last_s <= kMaxArrivalS)) {
+      const auto at = arr.has("speedup") ? arr.at("speedup") : arr.at("file");
+      at.fail_message(fmt::format("expected the replayed trace to end within {:.0e} s, found {:.3g} s ({:.3g} s of trace "
+                                  "at speedup {}); raise the speedup",
+                                  kMaxArrivalS, last_s, last_s * w.trace_speedup, w.trace_speedup));
+    }
   } else {
     w.requests = n.count("requests");
-    if (w.requests > kMaxRequests) n.at("requests").fail(fmt::format("at most {} requests", kMaxRequests));
+    if (w.requests > kMaxRequests) n.at("requests").fail(fmt::format("at most {} requests (docs/scenario.md)", kMaxRequests));
     w.input = parse_length(n.at("input_tokens"), max_model_len);
     w.output = parse_length(n.at("output_tokens"), max_model_len);
+    // The expected span of the arrivals (requests / rate, stretched by the off-periods of
+    // bursts) stays within the simulated time; random gaps past it are still caught as they
+    // are drawn.
+    if (w.arrival.kind != ArrivalSpec::Kind::kAllAtOnce) {
+      double span = static_cast<double>(w.requests) / w.arrival.rate_per_s;
+      if (w.arrival.kind == ArrivalSpec::Kind::kBurst) span *= (w.arrival.on_s + w.arrival.off_s) / w.arrival.on_s;
+      if (!(span <= kMaxArrivalS)) {
+        arr.at("rate_per_s").fail_message(fmt::format("expected the {} arrivals to span at most {:.0e} s, found {:.3g} s at "
+                                                      "this rate; raise rate_per_s or lower requests",
+                                                      w.requests, kMaxArrivalS, span));
+      }
+    }
   }
   if (auto s = n.find("samples")) {
-    w.samples = static_cast<int32_t>(s->as_positive_int());
-    if (w.samples > 1024) s->fail("at most 1024 samples per prompt");
+    const int64_t samples = s->as_positive_int();
+    if (samples > kMaxSamples) s->fail(fmt::format("at most {} samples per prompt", kMaxSamples));
+    // A sequence's token counts (prompt + samples × output) are 32-bit in the engine.
+    if ((samples + 1) * max_model_len > kMaxSequenceTokens) {
+      s->fail(fmt::format("at most {} samples with the maximum model length {} ((samples + 1) × max_model_len ≤ {})",
+                          kMaxSequenceTokens / max_model_len - 1, max_model_len, kMaxSequenceTokens));
+    }
+    w.samples = static_cast<int32_t>(samples);
   }
   if (auto sp = n.find("shared_prefix")) {
     sp->expect_keys({"groups", "tokens"});
     w.prefix_groups = sp->count("groups");
+    if (w.prefix_groups > kMaxPrefixGroups) sp->at("groups").fail(fmt::format("at most {} groups", kMaxPrefixGroups));
     const int64_t t = sp->count("tokens");
     if (t + 2 > max_model_len) sp->at("tokens").fail(fmt::format("fewer tokens than the maximum model length {}", max_model_len));
     w.prefix_tokens = static_cast<int32_t>(t);
   }
   if (auto ss = n.find("sessions")) {
     ss->expect_keys({"turns", "think_time_s"});
-    w.turns = parse_length(ss->at("turns"), 1 << 20);
+    w.turns = parse_length(ss->at("turns"), kMaxTurns + 1, true);
     w.think_time_s = ss->number_or("think_time_s", 0.0);
     if (!(w.think_time_s >= 0 && w.think_time_s <= 1e6)) ss->at("think_time_s").fail("a time from 0 to 1,000,000 s");
     if (w.prefix_groups > 0) ss->fail_message("'sessions' and 'shared_prefix' cannot be combined; choose one");
@@ -426,11 +504,14 @@ des::TimeNs RequestSource::next_time() {
       double t = clock_s_;
       double need = arrivals_.exponential() / a.rate_per_s;
       const double period = a.on_s + a.off_s;
-      for (;;) {
+      while (t <= kMaxArrivalS) {
         const double in_period = std::fmod(t, period);
         const double on_left = a.on_s - in_period;
         if (on_left <= 0) {
-          t += period - in_period;
+          // To the next on-period; at least one step of the clock, so that a time far larger
+          // than the period still advances.
+          const double next = t + (period - in_period);
+          t = next > t ? next : std::nextafter(t, 2 * kMaxArrivalS);
           continue;
         }
         if (need <= on_left) {
@@ -439,6 +520,13 @@ des::TimeNs RequestSource::next_time() {
         }
         need -= on_left;
         t += on_left + a.off_s;
+        // A gap spanning many on-periods (a slow rate in short bursts) skips the whole periods
+        // at once instead of looping once per period.
+        if (need > 2 * a.on_s) {
+          const double whole = std::floor(need / a.on_s) - 1;
+          t += whole * period;
+          need -= whole * a.on_s;
+        }
       }
       gap = t - clock_s_;
       break;

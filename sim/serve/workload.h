@@ -14,7 +14,19 @@
 
 namespace fathom::serve {
 
-inline constexpr int64_t kMaxRequests = 100'000'000;
+// Limits of the serving input, checked at load (docs/scenario.md lists each with its reason).
+inline constexpr int64_t kMaxRequests = 100'000'000;       // requests of one run
+inline constexpr double kMaxArrivalS = 1e9;                 // last arrival, s of simulated time
+inline constexpr double kMinRatePerS = 1e-6, kMaxRatePerS = 1e9;  // arrival rates (a ns clock)
+inline constexpr int64_t kMaxTurns = 1'000'000;             // turns of one session
+inline constexpr double kMaxSigma = 10;                     // lognormal sigma
+inline constexpr double kMaxZipfExponent = 10;              // Zipf s
+inline constexpr int64_t kMaxSamples = 1024;                // parallel samples per prompt
+inline constexpr int64_t kMaxPrefixGroups = 1'000'000'000;  // shared-prefix groups
+inline constexpr int64_t kMaxModelLen = 1'000'000'000;      // serve.max_model_len, tokens
+inline constexpr int64_t kMaxKvTokens = 1'000'000'000;      // KV capacity of a replica, tokens
+// Token counts of one sequence are 32-bit: (samples + 1) × max_model_len stays below 2^31.
+inline constexpr int64_t kMaxSequenceTokens = 2'147'483'647;
 
 // A distribution of token counts; every draw is clamped to [min, max].
 struct LengthDist {

@@ -74,9 +74,13 @@ void require_db_flag(const std::string& db) {
   if (db.empty()) throw FlagError("--db", "expected a database file (--db FILE.sqlite)");
 }
 
+// A file to read: anything that exists and is not a folder (a FIFO or /dev/stdin too; readers
+// cap what they read, docs/reliability.md).
 void require_existing(const std::string& path, const std::string& what) {
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) throw InputError(path, "expected an existing " + what + ", found none");
+  const fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st)) throw InputError(path, "expected an existing " + what + ", found none");
+  if (fs::is_directory(st)) throw InputError(path, "expected an existing " + what + ", found a directory");
 }
 
 std::string pct(double v) { return std::isnan(v) ? "-" : fmt::format("{:.1f}%", 100 * v); }

@@ -98,6 +98,9 @@ double parse_quantity(std::string_view text, Dimension dim) {
   const char* begin = s.data();
   const char* end = s.data() + s.size();
   auto [ptr, ec] = std::from_chars(begin, end, value);
+  if (ec == std::errc::result_out_of_range) {
+    throw std::invalid_argument("expected a finite " + to_string(dim) + ", found '" + std::string(s) + "' (out of range)");
+  }
   if (ec != std::errc() || ptr == begin) {
     throw std::invalid_argument("expected " + to_string(dim) + ", found '" + std::string(s) + "'");
   }

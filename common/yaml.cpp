@@ -111,15 +111,21 @@ std::string YamlNode::as_string() const {
   return node_.Scalar();
 }
 
-double YamlNode::as_number() const {
-  if (!node_.IsScalar()) fail("a number");
+namespace {
+// A scalar as a number, or a failure that says why: not a number, or not finite.
+double number_of(const YamlNode& n, const std::string& expected) {
+  if (!n.is_scalar()) n.fail(expected);
   try {
-    double v = parse_quantity(node_.Scalar(), Dimension::kCount);
-    return v;
-  } catch (const std::invalid_argument&) {
-    fail("a number");
+    return parse_quantity(n.raw().Scalar(), Dimension::kCount);
+  } catch (const std::invalid_argument& e) {
+    if (std::string(e.what()).find("finite") != std::string::npos) n.fail(expected == "a number" ? std::string("a finite number") : expected + ", finite");
+    n.fail(expected);
   }
 }
+constexpr double kMaxInt = 9.0e15;  // integers above this are not exact in a double
+}  // namespace
+
+double YamlNode::as_number() const { return number_of(*this, "a number"); }
 
 double YamlNode::as_positive_number() const {
   double v = as_number();
@@ -134,32 +140,23 @@ double YamlNode::as_nonnegative_number() const {
 }
 
 int64_t YamlNode::as_int() const {
-  double v = as_number();
-  if (std::floor(v) != v || std::fabs(v) > 9.0e15) fail("an integer");
+  const double v = number_of(*this, "an integer");
+  if (std::floor(v) != v) fail("an integer");
+  if (std::fabs(v) > kMaxInt) fail("an integer of magnitude at most 9e15");
   return static_cast<int64_t>(v);
 }
 
 int64_t YamlNode::as_positive_int() const {
-  if (!node_.IsScalar()) fail("a positive integer");
-  double v;
-  try {
-    v = parse_quantity(node_.Scalar(), Dimension::kCount);
-  } catch (const std::invalid_argument&) {
-    fail("a positive integer");
-  }
-  if (!(v >= 1) || std::floor(v) != v || v > 9.0e15) fail("a positive integer");
+  const double v = number_of(*this, "a positive integer");
+  if (!(v >= 1) || std::floor(v) != v) fail("a positive integer");
+  if (v > kMaxInt) fail("a positive integer of at most 9e15");
   return static_cast<int64_t>(v);
 }
 
 int64_t YamlNode::as_nonnegative_int() const {
-  if (!node_.IsScalar()) fail("an integer >= 0");
-  double v;
-  try {
-    v = parse_quantity(node_.Scalar(), Dimension::kCount);
-  } catch (const std::invalid_argument&) {
-    fail("an integer >= 0");
-  }
-  if (!(v >= 0) || std::floor(v) != v || v > 9.0e15) fail("an integer >= 0");
+  const double v = number_of(*this, "an integer >= 0");
+  if (!(v >= 0) || std::floor(v) != v) fail("an integer >= 0");
+  if (v > kMaxInt) fail("an integer from 0 to 9e15");
   return static_cast<int64_t>(v);
 }
 

@@ -1,5 +1,6 @@
 #include "store/database.h"
 
+#include <filesystem>
 #include <iterator>
 
 #include "common/error.h"
@@ -64,14 +65,39 @@ const char* const kMigrations[] = {
     "PRAGMA user_version = 2;",
 };
 static_assert(std::size(kMigrations) == kDatabaseVersion);
+
+// A path as the path part of an SQLite URI (https://sqlite.org/uri.html): '%', '?' and '#' escaped.
+std::string uri_escape(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      static const char* const kHex = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[(static_cast<unsigned char>(c) >> 4) & 15];
+      out += kHex[static_cast<unsigned char>(c) & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 }  // namespace
 
 Database::Database(const std::string& path, OpenMode mode) : path_(path) {
   // A constructor that throws runs no destructor: close the handle here on every failure
   // (SQLite allocates one even when opening fails).
   try {
-    const int flags = mode == OpenMode::kRead ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+    int flags = mode == OpenMode::kRead ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    std::string name = path;
+    if (mode == OpenMode::kRead && !std::filesystem::exists(path + "-wal")) {
+      // A read-only connection to a WAL database still creates -wal and -shm beside it and
+      // leaves them. With no -wal present nothing is waiting to be checkpointed, so the file is
+      // read as immutable: no locks, no files created, nothing changed (SQLite's URI parameter
+      // immutable=1). With a -wal present (a writer at work) the plain read-only path is taken.
+      flags |= SQLITE_OPEN_URI;
+      name = "file:" + uri_escape(path) + "?immutable=1";
+    }
+    if (sqlite3_open_v2(name.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
       fail(mode == OpenMode::kRead ? "expected an existing database file that can be read"
                                    : "expected a database file that can be created or opened");
     }

@@ -151,7 +151,7 @@ expect_bad "$B/too_many_gpus.yaml" "tp × pp = 16 GPUs, but the hardware has 8"
 expect_bad "$B/bad_dtype.yaml" "bad_dtype.yaml:3: 'precision.weights': expected a data type"
 expect_bad "$B/wrong_length_key.yaml" "wrong_length_key.yaml:5: 'serve.iteration.prompt': 'prompt' does not apply to phase decode; expected 'context'"
 expect_bad "$B/empty.yaml" "expected a YAML map, found an empty file"
-expect_bad "$B/does_not_exist.yaml" "expected a readable file"
+expect_bad "$B/does_not_exist.yaml" "does_not_exist.yaml: expected a readable YAML file, found no such file"
 expect_bad "$SCEN/llama3.1-70b-decode-h100.yaml" "--format: expected table, json or csv, found 'xml'" --format xml
 expect_bad "$SCEN/llama3.1-70b-decode-h100.yaml" "--phase: expected a scenario with a 'train' section" --phase train
 

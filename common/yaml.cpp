@@ -246,7 +246,7 @@ void check_structure(const YAML::Node& root, const std::string& name) {
     } else if (n.IsMap()) {
       std::vector<std::pair<std::string, int>> seen;
       for (auto it = n.begin(); it != n.end(); ++it) {
-        const YAML::Node& k = it->first;
+        const YAML::Node k = it->first;  // a copy: it->first lives in a temporary proxy
         if (!k.IsScalar()) {
           throw InputError(line_of(k, name), "expected a plain key (a name), found " + kind_of(k) + " used as a key");
         }

@@ -91,11 +91,17 @@ const Work& IterationCost::head(int64_t seqs) {
 }
 
 void IterationCost::add_prefill(Attention& a, int64_t q, int64_t cached) const {
-  FATHOM_CHECK(q >= 1 && cached >= 0);
-  const hw::Op op = model::serve_attention_op(m_, layout_, precision_, 1, static_cast<double>(q),
-                                              static_cast<double>(cached + q));
-  a.prefill_flops += op.flops;
-  a.prefill_bytes += op.bytes;
+  FATHOM_CHECK(q >= 1 && cached >= 0 && q < (int64_t{1} << 32) && cached < (int64_t{1} << 32));
+  const uint64_t key = static_cast<uint64_t>(q) << 32 | static_cast<uint64_t>(cached);
+  if (prefill_.empty()) prefill_.resize(kPrefillCache);
+  PrefillEntry& e = prefill_[((key * 0x9e3779b97f4a7c15ULL) >> 40) % kPrefillCache];
+  if (e.key != key) {
+    const hw::Op op = model::serve_attention_op(m_, layout_, precision_, 1, static_cast<double>(q),
+                                                static_cast<double>(cached + q));
+    e = PrefillEntry{key, op.flops, op.bytes};
+  }
+  a.prefill_flops += e.flops;
+  a.prefill_bytes += e.bytes;
 }
 
 Work IterationCost::attention(const Attention& a, int spec_q) {

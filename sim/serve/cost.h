@@ -45,6 +45,9 @@ class IterationCost {
     void clear() { *this = Attention{}; }
   };
   // Adds one prefill chunk of q new tokens after `cached` tokens already in the KV cache.
+  // Memoised on (q, cached): the same chunks recur (whole prompts, the budget left after the
+  // decodes), and building the operation (names, a vector of ops) took about 6% of a serving
+  // run. Not thread-safe: each simulation owns its IterationCost.
   void add_prefill(Attention& a, int64_t q, int64_t cached) const;
   Work attention(const Attention& a, int spec_q);
 
@@ -67,6 +70,14 @@ class IterationCost {
   std::vector<Work> dense_;  // by token count, computed on first use (time_s < 0: not yet)
   std::vector<Work> head_;
   std::unordered_map<int64_t, Work> dense_big_;  // token counts past the table
+  // (q, cached) → prefill attention FLOPs and bytes: a direct-mapped cache of fixed size (a
+  // node-based map grew past the caches and cost more than it saved).
+  struct PrefillEntry {
+    uint64_t key = ~uint64_t{0};
+    double flops = 0, bytes = 0;
+  };
+  static constexpr size_t kPrefillCache = 2048;
+  mutable std::vector<PrefillEntry> prefill_;
   hw::Op attn_template_;
   Linear decode_, spec_;
   int spec_q_ = 0;

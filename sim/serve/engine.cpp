@@ -345,13 +345,15 @@ void Engine::schedule_after(double delay_s, int32_t priority, EventKind kind, ui
   // An iteration or a KV transfer that would carry the clock past its range is a configuration
   // that cannot finish (a model far too large for its GPUs, a link of a few bytes per second),
   // not a broken invariant.
-  if (!(delay_s < 1e9) || sim_.now() > kMaxSimulatedNs - des::to_ns(delay_s)) {
+  const bool too_long = !(delay_s < 1e9);  // also NaN; keeps to_ns in its range
+  const TimeNs delay = too_long ? 0 : des::to_ns(delay_s);
+  if (too_long || sim_.now() > kMaxSimulatedNs - delay) {
     throw ConfigError(s_.file, fmt::format("serve: expected a run within 2·10^9 s of simulated time, found a step of "
                                            "{:.3g} s at {:.3g} s; the replicas cannot serve this workload (check the "
                                            "model, the GPUs and serve.disaggregated.link)",
                                            delay_s, des::to_s(sim_.now())));
   }
-  sim_.after(des::to_ns(delay_s), priority, kind, payload);
+  sim_.after(delay, priority, kind, payload);
 }
 
 ServeResult Engine::run() {

@@ -2,44 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-
-#include "common/error.h"
 
 namespace fathom::serve {
-
-void LogHistogram::sum(double x) {
-  // Neumaier's compensated summation: the lost low-order part of each addition is carried.
-  const double t = sum_ + x;
-  if (std::fabs(sum_) >= std::fabs(x)) {
-    compensation_ += (sum_ - t) + x;
-  } else {
-    compensation_ += (x - t) + sum_;
-  }
-  sum_ = t;
-}
-
-void LogHistogram::add(double ns, int64_t count) {
-  FATHOM_CHECK(ns >= 0 && count >= 1);
-  if (n_ == 0) {
-    min_ = max_ = ns;
-  } else {
-    min_ = std::min(min_, ns);
-    max_ = std::max(max_, ns);
-  }
-  n_ += count;
-  sum(ns * static_cast<double>(count));
-  if (ns < 1.0) {
-    below_one_ += count;
-    return;
-  }
-  uint64_t bits;
-  std::memcpy(&bits, &ns, sizeof bits);
-  const uint64_t exponent = std::min<uint64_t>((bits >> 52) - 1023, kOctaves - 1);  // ns ≥ 1: 0..63
-  auto& octave = octaves_[exponent];
-  if (octave.empty()) octave.resize(kBucketsPerOctave, 0);
-  octave[(bits >> (52 - kMantissaBits)) & (kBucketsPerOctave - 1)] += count;
-}
 
 double LogHistogram::quantile_ns(double f) const {
   if (n_ == 0) return 0;

@@ -2,8 +2,12 @@
 // Streaming latency summaries for the serving simulator: a run of 100,000,000 requests (and
 // billions of inter-token gaps) is summarised in memory that does not grow with the run.
 // Method and error bound: docs/metrics.md, "Latency distributions".
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
+
+#include "common/error.h"
 
 namespace fathom::serve {
 
@@ -30,8 +34,28 @@ class LogHistogram {
 
   LogHistogram() : octaves_(kOctaves) {}
 
-  void add(double ns) { add(ns, 1); }
-  void add(double ns, int64_t count);
+  // Adds `count` values of `ns` (≥ 0). Inline: the engine adds one per emission gap.
+  void add(double ns, int64_t count = 1) {
+    FATHOM_CHECK(ns >= 0 && count >= 1);
+    if (n_ == 0) {
+      min_ = max_ = ns;
+    } else {
+      min_ = ns < min_ ? ns : min_;
+      max_ = ns > max_ ? ns : max_;
+    }
+    n_ += count;
+    sum(ns * static_cast<double>(count));
+    if (ns < 1.0) {
+      below_one_ += count;
+      return;
+    }
+    uint64_t bits;
+    std::memcpy(&bits, &ns, sizeof bits);
+    const uint64_t exponent = (bits >> 52) - 1023;  // ns ≥ 1: 0..1023
+    auto& octave = octaves_[exponent < kOctaves ? exponent : kOctaves - 1];
+    if (octave.empty()) octave.resize(kBucketsPerOctave, 0);
+    octave[(bits >> (52 - kMantissaBits)) & (kBucketsPerOctave - 1)] += count;
+  }
   int64_t count() const { return n_; }
   double mean_ns() const { return n_ > 0 ? (sum_ + compensation_) / static_cast<double>(n_) : 0.0; }
   double max_ns() const { return max_; }
@@ -42,7 +66,12 @@ class LogHistogram {
   Percentiles summary() const;
 
  private:
-  void sum(double x);
+  // Neumaier's compensated summation: the low-order part lost by each addition is carried.
+  void sum(double x) {
+    const double t = sum_ + x;
+    compensation_ += std::fabs(sum_) >= std::fabs(x) ? (sum_ - t) + x : (x - t) + sum_;
+    sum_ = t;
+  }
   std::vector<std::vector<int64_t>> octaves_;  // [exponent][top mantissa bits]; empty until used
   int64_t below_one_ = 0;                       // values in [0, 1) ns
   int64_t n_ = 0;

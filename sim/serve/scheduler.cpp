@@ -61,13 +61,18 @@ void Engine::plan_running(Replica& rep, bool decodes, bool prefills, int64_t& bu
     return true;
   };
   // Decode rows and their KV are summed locally and added to the plan before anything that
-  // reads or changes it (preemption takes planned sequences back out).
+  // reads or changes it (preemption takes planned sequences back out). The loop works on local
+  // copies of the settings and of the budget (written back before plan_prefill, which spends
+  // it): stores into the plan could otherwise alias them and force a reload per sequence.
   int64_t rows = 0, kvsum = 0;
   auto flush = [&] {
     rep.plan_rows += rows;
     rep.plan_kv += kvsum;
     rows = kvsum = 0;
   };
+  const int64_t spec_q = spec_q_, block_size = block_size_;
+  const bool fast = simple_blocks_;
+  int64_t left = budget;
   rep.plan_decode.reserve(rep.plan_decode.size() + rep.running.size());
   for (size_t i = 0; i < rep.running.size(); ++i) {
     const int32_t id = rep.running[i];
@@ -83,31 +88,35 @@ void Engine::plan_running(Replica& rep, bool decodes, bool prefills, int64_t& bu
         continue;
       }
       flush();
-      if (!plan_prefill(i)) break;
+      budget = left;
+      const bool ok = plan_prefill(i);
+      left = budget;
+      if (!ok) break;
     } else {
       if (!decodes) continue;
-      const int64_t q = static_cast<int64_t>(s.n) * spec_q_;
-      if (!unlimited && budget < q) continue;
-      if (simple_blocks_ && s.n == 1) {
+      const int64_t q = s.n * spec_q;
+      if (!unlimited && left < q) continue;
+      if (fast && s.n == 1) {
         // Fast path (one sample, no compression): the step's KV length decides both the blocks
         // needed and the attention work.
-        const int64_t kv = static_cast<int64_t>(s.input) + s.generated - 1 + spec_q_;
-        if (kv - s.shared > static_cast<int64_t>(s.own_blocks) * block_size_) {
+        const int64_t kv = static_cast<int64_t>(s.input) + s.generated - 1 + spec_q;
+        if (kv - s.shared > s.own_blocks * block_size) {
           flush();
-          if (!ensure_or_preempt(rep, i, need_decode(s, s.generated - 1 + spec_q_), preempted)) break;
+          if (!ensure_or_preempt(rep, i, need_decode(s, s.generated - 1 + spec_q), preempted)) break;
         }
         rep.plan_decode.push_back(id);
         rows += 1;
         kvsum += kv;
       } else {
         flush();
-        if (!ensure_or_preempt(rep, i, need_decode(s, s.generated - 1 + spec_q_), preempted)) break;
+        if (!ensure_or_preempt(rep, i, need_decode(s, s.generated - 1 + spec_q), preempted)) break;
         add_decode(rep, id, s);
       }
-      if (!unlimited) budget -= q;
+      if (!unlimited) left -= q;
     }
   }
   flush();
+  budget = left;
   for (size_t i : deferred) {
     if (i >= rep.running.size()) break;
     if (!plan_prefill(i)) break;

@@ -133,7 +133,7 @@ TEST(ServeInput, LengthParametersFarBeyondTheModelLengthAreErrorsNotClamps) {
   EXPECT_HAS(workload_error("{dist: lognormal, median: 100, sigma: 1e19}"), "'output_tokens.sigma': expected a sigma of at most 10");
   EXPECT_HAS(workload_error("{dist: uniform, low: 1, high: 100000}"),
              "'output_tokens.high': expected a length below the maximum model length 8192");
-  EXPECT_HAS(workload_error("1e19"), "w.yaml:4: 'output_tokens': expected a positive integer, found '1e19'");
+  EXPECT_HAS(workload_error("1e19"), "w.yaml:4: 'output_tokens': expected a positive integer");
   // Zipf with a huge exponent used to put every draw on `min` silently.
   EXPECT_HAS(workload_error("{dist: zipf, s: 1e19, min: 1, max: 100}"), "'output_tokens.s': expected an exponent of at most 10");
 }

@@ -170,12 +170,17 @@ int cmd_serve(const ServeFlags& sf, const CommonFlags& f) {
   serve::ServeOptions o;
   if (sf.seed >= 0) o.seed = static_cast<uint64_t>(sf.seed);
   o.timeseries = !sf.timeseries_out.empty();
-  o.keep_records = !sf.requests_out.empty();
+  // Per-request rows stream to a staged temporary as requests finish (a 100,000,000-request run
+  // would not fit in memory); the file appears only when everything has succeeded.
+  if (!sf.requests_out.empty()) {
+    std::ostream& rows = outputs().stream(sf.requests_out, "--requests-out");
+    serve::write_requests_csv_header(rows);
+    o.on_request_done = [&rows](int64_t id, const serve::RequestRecord& rec) { serve::write_requests_csv_row(rows, id, rec); };
+  }
   const serve::ServeResult r = serve::simulate(s, o);
   std::ostringstream os;
   json doc;
   report_serve(os, s, r, fmt_, doc);
-  if (!sf.requests_out.empty()) stage_file(sf.requests_out, render(serve::write_requests_csv, r), "--requests-out");
   if (!sf.timeseries_out.empty()) stage_file(sf.timeseries_out, render(serve::write_timeseries_csv, r), "--timeseries-out");
   emit(os.str(), f);
   if (!sf.db.empty()) {

@@ -56,12 +56,14 @@ reader=$!
 wait $reader
 [ $rc -eq 0 ] && [ -p "$d/out" ] && grep -q "memory-bound" "$d/got"; check "a FIFO receives the output and stays a FIFO" $?
 only_files "$d" "e got out"; check "a FIFO output leaves no temporary" $?
-ls "${TMPDIR:-/tmp}" | grep -q '^fathom-spool-' && echo "  (spool files from other runs exist in ${TMPDIR:-/tmp})"
 cat "$d/out" > "$d/rows" &
 reader=$!
-"$FATHOM" serve "$small" --requests-out "$d/out" > /dev/null 2> "$d/e"; rc=$?
+mkdir "$d/spool"  # a streamed output to a FIFO is spooled in TMPDIR, and the spool removed
+TMPDIR="$d/spool" "$FATHOM" serve "$small" --requests-out "$d/out" > /dev/null 2> "$d/e"; rc=$?
 wait $reader
-[ $rc -eq 0 ] && [ -p "$d/out" ] && [ "$(wc -l < "$d/rows")" = 301 ]; check "streamed per-request rows reach a FIFO whole" $?
+[ $rc -eq 0 ] && [ -p "$d/out" ] && [ "$(wc -l < "$d/rows")" = 301 ] && [ -z "$(ls -A "$d/spool")" ]
+check "streamed per-request rows reach a FIFO whole, and the spool is removed" $?
+rmdir "$d/spool"
 
 d="$tmp/link" && mkdir "$d"
 echo old > "$d/target"

@@ -179,12 +179,30 @@ expect_bad optimal "$tmp/law.yaml" --compute nan :: "--compute: expected positiv
 expect_bad optimal "$tmp/law.yaml" --compute 1e22 --losses nan --isoloss-out "$tmp/iso.csv" :: "--losses: expected finite loss levels"
 expect_bad optimal "$tmp/law.yaml" --compute 1e22 --losses 0.01 --isoloss-out "$tmp/iso.csv" :: "--losses: expected a loss the law reaches"
 [ ! -e "$tmp/iso.csv" ]; check "optimal with an unreachable loss writes no --isoloss-out" $?
-# Serving readers (their bad files sit beside the others: tests/data/bad/serve_*).
-for f in "$B"/serve_*.yaml; do
-  want=$(sed -n 's/^# expect: //p' "$f")
-  [ -n "$want" ] || continue
-  expect_bad serve "$f" :: "$want"
+# Serving readers: numbers beyond the documented ranges (docs/scenario.md, "Serving limits"),
+# traces with counts past any integer, streams of arrivals that cannot end.
+serve_bad=(
+  "serve_trace_huge_tokens.yaml|serve_trace_huge_tokens.csv:3: column 'input_tokens': expected an integer of at most 8191"
+  "serve_trace_huge_output.yaml|serve_trace_huge_output.csv:3: column 'output_tokens': expected an integer of at most 8191"
+  "serve_trace_far_time.yaml|serve_trace_far_time.csv:3: column 'timestamp': expected a time at most 1e+09 s after the first row's"
+  "serve_trace_speedup.yaml|serve_trace_speedup.yaml:6: 'serve.workload.arrival.speedup': expected the replayed trace to end within 1e+09 s"
+  "serve_length_huge.yaml|serve_length_huge.yaml:10: 'serve.workload.output_tokens.median': expected a positive number of at most 8191 tokens"
+  "serve_length_min.yaml|serve_length_min.yaml:9: 'serve.workload.input_tokens.min': expected a length below the maximum model length 8192"
+  "serve_zipf_exponent.yaml|serve_zipf_exponent.yaml:10: 'serve.workload.output_tokens.s': expected an exponent of at most 10"
+  "serve_empirical_weights.yaml|serve_empirical_weights.yaml:8: 'serve.workload.input_tokens.weights[1]': expected weights whose sum is finite"
+  "serve_turns_huge.yaml|serve_turns_huge.yaml:10: 'serve.workload.sessions.turns': expected at most 1000000 turns"
+  "serve_kv_blocks_huge.yaml|serve_kv_blocks_huge.yaml:5: 'serve.kv_cache.blocks': expected at most 62500000 blocks of 16 tokens"
+  "serve_gamma_cv.yaml|serve_gamma_cv.yaml:7: 'serve.workload.arrival.cv': expected a coefficient of variation from 0.01 to 100"
+  "serve_rate_huge.yaml|serve_rate_huge.yaml:7: 'serve.workload.arrival.rate_per_s': expected a rate from 0.000001 to 1,000,000,000"
+  "serve_burst_short.yaml|serve_burst_short.yaml:7: 'serve.workload.arrival.on_s': expected an on-period from 0.000001 to 1,000,000 s"
+  "serve_max_seqs_huge.yaml|serve_max_seqs_huge.yaml:5: 'serve.scheduler.max_seqs': expected at most 1000000 sequences"
+  "serve_swap_huge.yaml|serve_swap_huge.yaml:5: 'serve.kv_cache.swap_space': expected at most 1 PiB per GPU"
+  "serve_link_slow.yaml|serve_link_slow.yaml:8: 'serve.disaggregated.link.bandwidth': expected a bandwidth of at least 1 MB/s"
+)
+for row in "${serve_bad[@]}"; do
+  expect_bad serve "$B/${row%%|*}" --requests-out "$tmp/req_should_not_exist" :: "${row#*|}"
 done
+[ ! -e "$tmp/req_should_not_exist" ]; check "no bad serving input leaves a --requests-out" $?
 
 echo "cli io rules: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -2,46 +2,26 @@
 // libfathom_fit_solver.so on first use (dlopen, beside the executable, or FATHOM_FIT_MODULE) and
 // calls through its table, so that commands that never fit never load Ceres
 // (fit/solver_module.h says why).
-#include <dlfcn.h>
-
-#include <cstdlib>
-#include <filesystem>
 #include <mutex>
 #include <string>
-#include <system_error>
 
 #include "common/error.h"
+#include "common/module.h"
 #include "fit/solver_module.h"
 
 namespace fathom::fit {
 
 namespace {
 
-namespace fs = std::filesystem;
-
-fs::path module_path() {
-  if (const char* p = std::getenv("FATHOM_FIT_MODULE"); p != nullptr && *p != '\0') return p;
-  std::error_code ec;
-  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return (ec ? fs::path(".") : self.parent_path()) / kSolverModuleFile;
-}
-
 const SolverTable& table() {
   static const SolverTable* t = nullptr;
   static std::once_flag once;
   std::call_once(once, [] {
-    const fs::path path = module_path();
-    // Kept loaded for the life of the process (Ceres and OpenMP keep threads and exit handlers).
-    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (handle == nullptr) {
-      const char* why = ::dlerror();
-      throw Error(path.string() + ": expected Fathom's fitting module (built next to fathom), found it missing or "
-                  "unloadable: " + (why != nullptr ? why : "unknown dlopen error"));
-    }
-    auto entry = reinterpret_cast<SolverModuleEntry>(::dlsym(handle, kSolverModuleEntry));
+    const std::string path = module_path(kSolverModuleFile, "FATHOM_FIT_MODULE");
+    std::string why;
+    auto entry = reinterpret_cast<SolverModuleEntry>(load_module_symbol(path, kSolverModuleEntry, why));
     if (entry == nullptr) {
-      throw Error(path.string() + ": expected the entry point " + kSolverModuleEntry +
-                  ", found none (a module from another Fathom version?)");
+      throw Error(path + ": expected Fathom's fitting module (built next to fathom), found it missing or unloadable: " + why);
     }
     t = entry();
   });

@@ -47,6 +47,17 @@ only_files() {  # folder, expected names (sorted, space-separated)
   [ "$got" = "$2" ] || { echo "  found: '$got', expected: '$2'"; return 1; }
 }
 
+# --- start-up: what a command loads (docs/performance.md) ---
+loaded() { LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -oE "file=[^ ]+" | sort -u; }
+heavy='libcudart|libcublas|libcupti|libglog|liblapack|libatlas|libgfortran|libfathom_fit_solver|libfathom_calib_cuda'
+! loaded "$FATHOM" estimate "$S" | grep -qE "$heavy"; check "estimate loads no CUDA, Ceres or LAPACK library" $?
+! loaded "$FATHOM" serve "$small" | grep -qE "$heavy"; check "serve loads no CUDA, Ceres or LAPACK library" $?
+loaded "$FATHOM" fit "$DATA/fit/scaling_small.csv" --law chinchilla | grep -q "libfathom_fit_solver.so"
+check "fit opens the fitting module" $?
+FATHOM_FIT_MODULE=/nonexistent/module.so "$FATHOM" fit "$DATA/fit/scaling_small.csv" --law chinchilla > /dev/null 2> "$tmp/e"; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$tmp/e")" -eq 1 ] && grep -q "expected Fathom's fitting module" "$tmp/e"
+check "a missing fitting module is one line, exit 2" $?
+
 # --- outputs ---
 d="$tmp/fifo" && mkdir "$d"
 mkfifo "$d/out"

@@ -1,4 +1,5 @@
 // The `fathom` command: parse, call the library, print. Bad input: one line on stderr, exit 2.
+#include <filesystem>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -346,6 +347,12 @@ int main(int argc, char** argv) {
       cli::outputs().discard();
     }
     return rc;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the file system refuses (too long, a loop of links) that no check caught first:
+    // still one line naming it, never an abort.
+    cli::outputs().discard();
+    std::cerr << "fathom: " << e.path1().string() << ": expected a usable path, found: " << e.code().message() << "\n";
+    return 2;
   } catch (const fathom::Error& e) {
     cli::outputs().discard();
     std::string msg = e.what();

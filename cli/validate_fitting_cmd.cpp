@@ -71,7 +71,7 @@ int cmd_validate_fitting(const std::string& chinchilla, const std::string& datab
   json out = {{"context", context("validate fitting")}};
   const int th = static_cast<int>(threads);
 
-  if (!fs::exists(cpath)) {
+  if (std::error_code ec; !fs::exists(cpath, ec)) {
     if (!chinchilla.empty()) throw FlagError("--chinchilla", "expected a readable file, found none at '" + cpath + "'");
     os << "Chinchilla: skipped, " << cpath << " is absent\n\n";
     out["chinchilla"] = {{"skipped", cpath}};
@@ -143,7 +143,7 @@ int cmd_validate_fitting(const std::string& chinchilla, const std::string& datab
     }
   }
 
-  if (!fs::exists(mpath)) {
+  if (std::error_code ec; !fs::exists(mpath, ec)) {
     if (!datablations.empty()) throw FlagError("--muennighoff", "expected a readable file, found none at '" + mpath + "'");
     os << "Data-constrained: skipped, " << mpath << " is absent\n";
     out["data_constrained"] = {{"skipped", mpath}};

@@ -176,7 +176,8 @@ Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardwar
   if (models.find(ref) == nullptr && !ref.empty() && ref[0] != '/' &&
       (ref.ends_with(".yaml") || ref.ends_with(".json") || ref.find('/') != std::string::npos)) {
     auto rel = std::filesystem::path(root.file()).parent_path() / ref;
-    if (std::filesystem::exists(rel)) ref = rel.string();
+    std::error_code ec;  // a name too long for the file system is simply not a file here
+    if (std::filesystem::exists(rel, ec)) ref = rel.string();
   }
   s.model = models.resolve(ref, mnode.where());
 

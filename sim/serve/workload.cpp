@@ -289,7 +289,10 @@ WorkloadSpec parse_workload(const YamlNode& n, int64_t max_model_len) {
     std::filesystem::path fp = f.as_string();
     if (fp.is_relative()) fp = std::filesystem::path(n.file()).parent_path() / fp;
     w.trace_file = fp.string();
-    if (!std::filesystem::exists(fp)) f.fail_message(fmt::format("trace file '{}' does not exist", w.trace_file));
+    std::error_code ec;
+    if (!std::filesystem::exists(fp, ec)) {
+      f.fail_message(fmt::format("expected a trace file, found none at '{}'{}", w.trace_file, ec ? " (" + ec.message() + ")" : ""));
+    }
     w.trace_speedup = arr.number_or("speedup", 1.0);
     if (!(w.trace_speedup >= 1e-3 && w.trace_speedup <= 1e6)) arr.at("speedup").fail("a factor from 0.001 to 1,000,000");
     w.trace = std::make_shared<std::vector<TraceRow>>(load_trace(w.trace_file, max_model_len));

@@ -7,7 +7,8 @@ set -euo pipefail
 core=(build-essential cmake ninja-build pkg-config
       libyaml-cpp-dev libfmt-dev libcli11-dev nlohmann-json3-dev
       libeigen3-dev libceres-dev libsqlite3-dev sqlite3
-      libgtest-dev libgmock-dev libbenchmark-dev)
+      libgtest-dev libgmock-dev libbenchmark-dev
+      clang libclang-rt-14-dev)  # clang and its runtimes: the libFuzzer harnesses (scripts/fuzz.sh)
 extra=()
 for arg in "$@"; do
   case "$arg" in

@@ -49,7 +49,8 @@ ModelSpec import_hf_config(const std::string& path, const std::string& name) {
   m.vocab_size = get_int(root, "vocab_size");
   m.hidden_size = get_int(root, "hidden_size");
   m.layers = root.small_count("num_hidden_layers", 100000);
-  m.max_position = get_int_or(root, "max_position_embeddings", 4096);
+  // Positive, as the catalog requires (0 was accepted here and refused when the file was read back).
+  m.max_position = root.count_or("max_position_embeddings", 4096);
   m.norm = NormKind::kRmsNorm;
   m.position = PositionKind::kRope;
   m.tie_embeddings = root.flag_or("tie_word_embeddings", false);

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "common/error.h"
 #include "catalog_fixture.h"
 #include "sim/model/params.h"
@@ -56,6 +59,24 @@ TEST(HfImport, WrittenYamlKeepsTextWithQuotesColonsAndHashes) {
   EXPECT_EQ(back.display_name, m.display_name);
   EXPECT_EQ(back.source, m.source);
   EXPECT_EQ(back.ffn.activation, m.ffn.activation);
+}
+
+// Found by tests/fuzz/fuzz_hf_config (regressions/hf_config/max_position_zero.json): a
+// max_position_embeddings of 0 (or -0) was imported, and the catalog file written from it refused.
+TEST(HfImport, ZeroMaxPositionIsAnInputErrorWithTheLine) {
+  const auto path = std::filesystem::temp_directory_path() / "fathom_hf_max_position_zero.json";
+  std::ofstream(path) << "{\"model_type\": \"llama\", \"vocab_size\": 32000, \"hidden_size\": 512,\n"
+                         " \"intermediate_size\": 1376, \"num_hidden_layers\": 4, \"num_attention_heads\": 8,\n"
+                         " \"max_position_embeddings\": -0e309}\n";
+  try {
+    import_hf_config(path.string());
+    FAIL() << "a max_position_embeddings of 0 was imported";
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(path.string() + ":3"), std::string::npos) << what;
+    EXPECT_NE(what.find("max_position_embeddings"), std::string::npos) << what;
+  }
+  std::filesystem::remove(path);
 }
 
 TEST(HfImport, UnsupportedFamilyIsAnInputError) {

@@ -33,6 +33,7 @@ sim::ResolveOptions resolve_options(const CommonFlags& f) {
   sim::ResolveOptions o;
   o.profile = f.profile;
   o.profile_where = "--profile";
+  for (const auto& text : f.sets) o.overrides.push_back(parse_override(text, "--set"));
   return o;
 }
 
@@ -139,7 +140,8 @@ int cmd_estimate(const std::string& scenario, const std::string& phase, size_t t
   if (!db.empty()) check_db_flag(db);
   auto hwc = hardware();
   auto mc = models();
-  sim::Scenario s = sim::load_scenario(scenario, hwc, mc, resolve_options(f));
+  const sim::ResolvedScenario resolved = sim::resolve_scenario(scenario, hwc, mc, resolve_options(f));
+  const sim::Scenario& s = resolved.scenario;
   sim::EstimateKind kind;
   if (phase == "train") {
     if (!s.train) throw FlagError("--phase", "expected a scenario with a 'train' section for --phase train, " + scenario + " has none");
@@ -161,6 +163,8 @@ int cmd_estimate(const std::string& scenario, const std::string& phase, size_t t
     store::RunRecord rec;
     rec.command = "estimate";
     rec.scenario = scenario;
+    rec.scenario_text = resolved.text;
+    rec.scenario_hash = resolved.hash;
     rec.fathom_version = version();
     rec.result_json = estimate_json(s, r);
     record_run(db, rec);

@@ -25,6 +25,7 @@ struct CommonFlags {
   std::string format = "table";
   std::string output;  // empty: standard output
   std::string profile;  // estimate/train/serve: a calibrated profile replacing the scenario's efficiencies
+  std::vector<std::string> sets;  // estimate/train/serve: --set PATH=VALUE overrides, in order
 };
 
 int cmd_catalog(const std::string& what, const CommonFlags& f);
@@ -54,6 +55,17 @@ struct ServeFlags {
 };
 int cmd_serve(const ServeFlags& flags, const CommonFlags& f);
 int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests, const CommonFlags& f);
+
+struct SweepFlags {
+  std::string spec;
+  std::string db;        // default: SPEC's stem + .sqlite in the current folder
+  int64_t jobs = 0;      // 0: every core
+  std::string shard;     // i/N
+  std::string progress = "auto";  // auto (a line on a terminal), jsonl, none
+};
+int cmd_sweep(const SweepFlags& flags);
+int cmd_sweep_export(const std::string& db, const std::string& which, const CommonFlags& f);
+int cmd_sweep_merge(const std::string& out, const std::vector<std::string>& inputs);
 
 struct FitFlags {
   std::string data;

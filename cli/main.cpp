@@ -91,6 +91,14 @@ int main(int argc, char** argv) {
     c->add_option("--format", common.format, "Output format: table, json or csv")->default_val("table");
     c->add_option("-o,--output", common.output, "Write to this file instead of standard output");
   };
+  // Commands that read a scenario: the kernel profile and overrides of any of its values.
+  auto add_scenario_flags = [&](CLI::App* c) {
+    c->add_option("--profile", common.profile,
+                  "Calibrated profile (fathom calib fit) to price kernels with, or 'defaults' (default: the catalog GPU's, if any)");
+    c->add_option("--set", common.sets,
+                  "Override a scenario value, PATH=VALUE with a dotted path (serve.parallel.tp=4); repeatable")
+        ->allow_extra_args(false);
+  };
 
   std::string what;
   auto* catalog = app.add_subcommand("catalog", "List the catalog: gpus, clusters or models");
@@ -119,7 +127,7 @@ int main(int argc, char** argv) {
   est->add_option("--top", top, "Show only the N most expensive operations in the table (0: all)")->default_val(0);
   est->add_option("--db", db, "Also record the run in this SQLite database");
   add_common(est);
-  est->add_option("--profile", common.profile, "Calibrated profile (fathom calib fit) to price kernels with, or 'defaults' (default: the catalog GPU's, if any)");
+  add_scenario_flags(est);
 
   cli::TrainFlags tflags;
   auto* trn = app.add_subcommand("train", "Training step time, memory per GPU and time to train; --search ranks every layout");
@@ -130,7 +138,7 @@ int main(int argc, char** argv) {
   auto* top_opt = trn->add_option("--top", tflags.top, "Search: configurations to show (default 10)");
   trn->add_option("--db", tflags.db, "Also record the run in this SQLite database");
   add_common(trn);
-  trn->add_option("--profile", common.profile, "Calibrated profile (fathom calib fit) to price kernels with, or 'defaults' (default: the catalog GPU's, if any)");
+  add_scenario_flags(trn);
 
   cli::ServeFlags sflags;
   auto* srv = app.add_subcommand("serve", "Simulate serving a workload: latency percentiles, throughput, goodput, cost");
@@ -147,7 +155,7 @@ int main(int argc, char** argv) {
           },
           "SEED"));
   add_common(srv);
-  srv->add_option("--profile", common.profile, "Calibrated profile (fathom calib fit) to price kernels with, or 'defaults' (default: the catalog GPU's, if any)");
+  add_scenario_flags(srv);
 
   auto* validate = app.add_subcommand("validate", "Compare predictions with published measurements");
   validate->require_subcommand(1);
@@ -281,6 +289,24 @@ int main(int argc, char** argv) {
   creport->add_option("--gpu", cflags.gpu, "Catalog GPU of the device, when its name does not say");
   add_common(creport);
 
+  cli::SweepFlags swflags;
+  std::string sw_db, sw_which, merge_out;
+  std::vector<std::string> merge_in;
+  auto* swp = app.add_subcommand("sweep", "Run a sweep spec into a database; resumes where a previous run stopped (docs/sweeps.md)");
+  swp->require_subcommand(0, 1);
+  swp->add_option("spec", swflags.spec, "Sweep spec YAML");
+  swp->add_option("--db", swflags.db, "Database of results (default: SPEC's name + .sqlite here)");
+  swp->add_option("-j,--jobs", swflags.jobs, "Threads (default: every core)");
+  swp->add_option("--shard", swflags.shard, "Run only the points p with p % N == i, as i/N");
+  swp->add_option("--progress", swflags.progress, "auto (a line on a terminal), jsonl (JSON lines on stderr) or none");
+  auto* swexp = swp->add_subcommand("export", "Write a stored sweep as tidy CSV or JSON: one row per point");
+  swexp->add_option("database", sw_db, "Sweep database")->required();
+  swexp->add_option("--sweep", sw_which, "The sweep's name or spec-hash prefix, when the file holds several");
+  add_common(swexp);
+  auto* swmerge = swp->add_subcommand("merge", "Join sweep databases (shards, MPI ranks) into one");
+  swmerge->add_option("output", merge_out, "Database to merge into (created if absent)")->required();
+  swmerge->add_option("inputs", merge_in, "Databases to merge from")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -313,6 +339,15 @@ int main(int argc, char** argv) {
     }
     if (vtraining->parsed()) return cli::cmd_validate_training(megatron_csv, vtrain_dir, common);
     if (srv->parsed()) return cli::cmd_serve(sflags, common);
+    if (swexp->parsed()) {
+      if (common.format == "table") common.format = "csv";
+      return cli::cmd_sweep_export(sw_db, sw_which, common);
+    }
+    if (swmerge->parsed()) return cli::cmd_sweep_merge(merge_out, merge_in);
+    if (swp->parsed()) {
+      if (swflags.spec.empty()) throw FlagError("sweep", "expected a sweep spec (fathom sweep SPEC.yaml), found none");
+      return cli::cmd_sweep(swflags);
+    }
     if (vfitting->parsed()) return cli::cmd_validate_fitting(chin_csv, datab_csv, vf_random, vf_boot, vf_threads, common);
     if (fitc->parsed()) {
       if (!fflags.list && fflags.data.empty()) throw FlagError("fit", "expected a CSV file (fathom fit DATA.csv --law NAME)");

@@ -159,7 +159,8 @@ int cmd_serve(const ServeFlags& sf, const CommonFlags& f) {
   Format fmt_ = parse_format(f.format);
   auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
   auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
-  sim::Scenario s = sim::load_scenario(sf.scenario, hwc, mc, resolve_options(f));
+  const sim::ResolvedScenario resolved = sim::resolve_scenario(sf.scenario, hwc, mc, resolve_options(f));
+  const sim::Scenario& s = resolved.scenario;
   if (!s.serve || !s.serve->sim) {
     throw InputError(s.file, "expected a 'serve' section with a 'workload' for fathom serve, found none");
   }
@@ -187,6 +188,8 @@ int cmd_serve(const ServeFlags& sf, const CommonFlags& f) {
     store::RunRecord rec;
     rec.command = "serve";
     rec.scenario = sf.scenario;
+    rec.scenario_text = resolved.text;
+    rec.scenario_hash = resolved.hash;
     rec.fathom_version = version();
     rec.result_json = doc.dump();
     record_run(sf.db, rec);

@@ -308,7 +308,8 @@ int cmd_train(const TrainFlags& tf, const CommonFlags& f) {
   if (!tf.db.empty()) check_db_flag(tf.db);
   auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
   auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
-  sim::Scenario s = sim::load_scenario(tf.scenario, hwc, mc, resolve_options(f));
+  const sim::ResolvedScenario resolved = sim::resolve_scenario(tf.scenario, hwc, mc, resolve_options(f));
+  const sim::Scenario& s = resolved.scenario;
   if (!s.train) throw InputError(s.file, "expected a 'train' section for fathom train, found none");
   train::TrainModel tm(s.model, s.gpu, s.cluster, s.precision, s.efficiency, s.collective_algo, s.usd_per_gpu_hour,
                        s.profile);
@@ -355,6 +356,8 @@ int cmd_train(const TrainFlags& tf, const CommonFlags& f) {
     store::RunRecord rec;
     rec.command = tf.search ? "train --search" : "train";
     rec.scenario = tf.scenario;
+    rec.scenario_text = resolved.text;
+    rec.scenario_hash = resolved.hash;
     rec.fathom_version = version();
     rec.result_json = doc.dump();
     record_run(tf.db, rec);

@@ -30,6 +30,13 @@ class ConfigError : public Error {
   ConfigError(const std::string& where, const std::string& message);
 };
 
+// A long call stopped by its cancellation token (e.g. ServeOptions::cancel) before it finished;
+// the message says what was done by then.
+class Cancelled : public Error {
+ public:
+  explicit Cancelled(const std::string& message) : Error(message) {}
+};
+
 [[noreturn]] void check_failed(const char* condition, const char* file, int line);
 
 }  // namespace fathom

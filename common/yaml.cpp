@@ -17,12 +17,37 @@ namespace fathom {
 YamlNode::YamlNode(std::shared_ptr<const std::string> file, YAML::Node node, std::string path)
     : file_(std::move(file)), node_(std::move(node)), path_(std::move(path)) {}
 
+YamlNode YamlNode::with_origins(std::shared_ptr<const Origins> origins) const {
+  YamlNode n = *this;
+  n.origins_ = std::move(origins);
+  return n;
+}
+
+YamlNode YamlNode::child(YAML::Node node, std::string path) const {
+  YamlNode n(file_, std::move(node), std::move(path));
+  n.origins_ = origins_;
+  return n;
+}
+
 std::string YamlNode::where() const {
+  // `a` is `b` or lies under it ("serve.parallel.tp" under "serve.parallel").
+  auto under = [](const std::string& a, const std::string& b) {
+    return a == b || b.empty() ||
+           (a.size() > b.size() && a.compare(0, b.size(), b) == 0 && (a[b.size()] == '.' || a[b.size()] == '['));
+  };
+  std::string within;  // an override inside this node: named beside the file's line
+  if (origins_) {
+    // The last override at or above this path set it (later overrides win, as applied).
+    for (auto it = origins_->rbegin(); it != origins_->rend(); ++it) {
+      if (under(path_, it->first)) return it->second;
+      if (within.empty() && under(it->first, path_)) within = " (with " + it->second + ")";
+    }
+  }
   if (node_.IsDefined()) {
     auto m = node_.Mark();
-    if (m.line >= 0) return fmt::format("{}:{}", *file_, m.line + 1);
+    if (m.line >= 0) return fmt::format("{}:{}{}", *file_, m.line + 1, within);
   }
-  return *file_;
+  return *file_ + within;
 }
 
 std::string YamlNode::found() const {
@@ -54,7 +79,7 @@ std::optional<YamlNode> YamlNode::find(std::string_view key) const {
   YAML::Node child = node_[std::string(key)];
   if (!child.IsDefined() || child.IsNull()) return std::nullopt;
   std::string p = path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-  return YamlNode(file_, child, p);
+  return this->child(child, p);
 }
 
 YamlNode YamlNode::at(std::string_view key) const {
@@ -75,7 +100,7 @@ std::vector<YamlNode> YamlNode::items() const {
   if (!node_.IsSequence()) fail("a list");
   std::vector<YamlNode> r;
   size_t i = 0;
-  for (const auto& n : node_) r.emplace_back(file_, n, fmt::format("{}[{}]", path_, i++));
+  for (const auto& n : node_) r.push_back(child(n, fmt::format("{}[{}]", path_, i++)));
   return r;
 }
 
@@ -85,7 +110,7 @@ std::vector<std::pair<std::string, YamlNode>> YamlNode::entries() const {
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     std::string k = it->first.as<std::string>();
     std::string p = path_.empty() ? k : path_ + "." + k;
-    r.emplace_back(k, YamlNode(file_, it->second, p));
+    r.emplace_back(k, child(it->second, p));
   }
   return r;
 }
@@ -99,7 +124,7 @@ void YamlNode::expect_keys(std::initializer_list<std::string_view> allowed) cons
     for (auto a : allowed) ok = ok || a == k;
     if (!ok) {
       std::string p = path_.empty() ? k : path_ + "." + k;
-      YamlNode key_node(file_, it->first, p);
+      YamlNode key_node = child(it->first, p);
       std::string hint = did_you_mean(k, names);
       throw InputError(key_node.where(), "unknown key '" + p + "'" + hint);
     }
@@ -231,7 +256,9 @@ std::string kind_of(const YAML::Node& n) {
   return "'" + n.Scalar() + "'";
 }
 
-void check_structure(const YAML::Node& root, const std::string& name) {
+}  // namespace
+
+void check_yaml_structure(const YAML::Node& root, const std::string& name) {
   std::vector<std::pair<YAML::Node, int>> stack{{root, 0}};
   int64_t visits = 0;
   while (!stack.empty()) {
@@ -277,8 +304,6 @@ void check_structure(const YAML::Node& root, const std::string& name) {
   }
 }
 
-}  // namespace
-
 YamlNode parse_yaml(const std::string& text, const std::string& name) {
   auto file = std::make_shared<const std::string>(name);
   YAML::Node root;
@@ -290,7 +315,7 @@ YamlNode parse_yaml(const std::string& text, const std::string& name) {
   }
   if (!root.IsDefined() || root.IsNull()) throw InputError(name, "expected a YAML map, found an empty file");
   if (!root.IsMap()) throw InputError(name + ":1", "expected a YAML map of keys at the top level");
-  check_structure(root, name);
+  check_yaml_structure(root, name);
   return YamlNode(file, root, "");
 }
 

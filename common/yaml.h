@@ -21,7 +21,12 @@ class YamlNode {
  public:
   YamlNode(std::shared_ptr<const std::string> file, YAML::Node node, std::string path);
 
-  // "file:line" of this node (1-based line).
+  // Where values set outside the file came from: dotted path -> origin (e.g. "--set a.b=1").
+  // A node at or under such a path reports that origin instead of file:line.
+  using Origins = std::vector<std::pair<std::string, std::string>>;
+  YamlNode with_origins(std::shared_ptr<const Origins> origins) const;
+
+  // "file:line" of this node (1-based line), or the origin of a value set from outside the file.
   std::string where() const;
   const std::string& path() const { return path_; }
   const std::string& file() const { return *file_; }
@@ -70,14 +75,38 @@ class YamlNode {
   std::string found() const;  // the node's text as shown in messages
 
  private:
+  YamlNode child(YAML::Node node, std::string path) const;
   std::shared_ptr<const std::string> file_;
   YAML::Node node_;
   std::string path_;
+  std::shared_ptr<const Origins> origins_;
 };
 
 // Loads a YAML file or text. Syntax errors become InputError with file:line.
 YamlNode load_yaml_file(const std::string& path);
 YamlNode parse_yaml(const std::string& text, const std::string& name);
+
+// The structural checks every document gets: keys are plain scalars, each key once per map, at
+// most a few million nodes after alias expansion. Throws InputError naming `name`:line.
+void check_yaml_structure(const YAML::Node& root, const std::string& name);
+
+// One override of a document value, as `--set PATH=VALUE` gives it: PATH is dotted keys
+// (`serve.parallel.tp`), with `[i]` or a numeric segment for list elements; VALUE is YAML
+// flow text (`4`, `h200-sxm`, `[1, 2]`, `{tp: 2, pp: 1}`; `null` removes the key). `origin`
+// names it in errors ("--set serve.parallel.tp=4").
+struct YamlOverride {
+  std::string path;
+  std::string value;
+  std::string origin;
+};
+// Parses "PATH=VALUE"; `flag` names the source in errors (default "--set"). Throws FlagError.
+YamlOverride parse_override(const std::string& text, const std::string& flag = "--set");
+// A copy of `root` with the overrides applied in order (the document is not changed). Missing
+// maps on the way are created; a path through a scalar or past a list's end is an error naming
+// the override. Values get the same structural checks as a file.
+YamlNode apply_overrides(const YamlNode& root, const std::vector<YamlOverride>& overrides);
+// The document as block YAML text, keys in document order: the same tree gives the same text.
+std::string emit_yaml(const YAML::Node& node);
 
 // Writing YAML by hand: a double that reads back to the same bits (%.17g; .nan, .inf), and a
 // double-quoted string with quotes and backslashes escaped.

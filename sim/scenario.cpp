@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/hash.h"
 
 namespace fathom::sim {
 
@@ -331,11 +332,74 @@ void apply_profile_choice(Scenario& s, const std::string& profile, const std::st
   hw::check_profile_matches(*s.profile, s.gpu, where);
 }
 
+namespace {
+
+// A path written in the scenario, relative to its file, made absolute in place (the node keeps
+// its line for messages). Only a path that exists is rewritten: one that does not is left for
+// the reader to report as the user wrote it.
+void absolutize(YAML::Node node, const std::string& file, bool only_if_path) {
+  if (!node.IsDefined() || !node.IsScalar()) return;
+  const std::string v = node.Scalar();
+  if (v.empty() || v == "defaults" || v[0] == '/') return;
+  if (only_if_path && !(v.ends_with(".yaml") || v.ends_with(".json") || v.find('/') != std::string::npos)) return;
+  std::error_code ec;
+  const auto p = std::filesystem::path(file).parent_path() / v;
+  if (!std::filesystem::exists(p, ec)) return;
+  auto abs = std::filesystem::absolute(p, ec);
+  if (!ec) node = abs.lexically_normal().string();
+}
+
+YAML::Node child(const YAML::Node& n, const char* key) {
+  if (!n.IsDefined() || !n.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  return n[key];
+}
+
+ResolvedScenario resolve_document(const YamlNode& file_root, const hw::HardwareCatalog& hardware,
+                                  const model::ModelCatalog& models, const ResolveOptions& options) {
+  const YamlNode root = apply_overrides(file_root, options.overrides);
+  YAML::Node doc = root.raw();
+  if (!root.file().empty() && root.file()[0] != '<') {
+    YAML::Node m = child(doc, "model");
+    if (m.IsDefined() && m.IsScalar() && models.find(m.Scalar()) == nullptr) absolutize(m, root.file(), true);
+    absolutize(child(child(doc, "efficiency"), "profile"), root.file(), false);
+    absolutize(child(child(child(child(doc, "serve"), "workload"), "arrival"), "file"), root.file(), false);
+  }
+  ResolvedScenario r;
+  r.scenario = parse_scenario(root, hardware, models);
+  apply_profile_choice(r.scenario, options.profile, options.profile_where);
+  // The text that reproduces it: the name and the profile choice written out.
+  if (!doc["name"].IsDefined() || doc["name"].IsNull()) doc["name"] = r.scenario.name;
+  if (!options.profile.empty()) {
+    std::string choice = options.profile;
+    if (choice != "defaults") {
+      std::error_code ec;
+      auto abs = std::filesystem::absolute(choice, ec);
+      if (!ec) choice = abs.lexically_normal().string();
+    }
+    if (!doc["efficiency"].IsDefined() || doc["efficiency"].IsNull()) doc["efficiency"] = YAML::Node(YAML::NodeType::Map);
+    doc["efficiency"]["profile"] = choice;
+  }
+  r.text = emit_yaml(doc);
+  r.hash = sha256_hex(r.text);
+  return r;
+}
+
+}  // namespace
+
+ResolvedScenario resolve_scenario(const std::string& path, const hw::HardwareCatalog& hardware,
+                                  const model::ModelCatalog& models, const ResolveOptions& options) {
+  return resolve_document(load_yaml_file(path), hardware, models, options);
+}
+
+ResolvedScenario resolve_scenario_text(const std::string& text, const std::string& name,
+                                       const hw::HardwareCatalog& hardware, const model::ModelCatalog& models,
+                                       const ResolveOptions& options) {
+  return resolve_document(parse_yaml(text, name), hardware, models, options);
+}
+
 Scenario load_scenario(const std::string& path, const hw::HardwareCatalog& hardware, const model::ModelCatalog& models,
                        const ResolveOptions& options) {
-  Scenario s = parse_scenario(load_yaml_file(path), hardware, models);
-  apply_profile_choice(s, options.profile, options.profile_where);
-  return s;
+  return resolve_scenario(path, hardware, models, options).scenario;
 }
 
 }  // namespace fathom::sim

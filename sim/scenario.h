@@ -3,7 +3,9 @@
 // layout, workload). Format: docs/scenario.md.
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "common/yaml.h"
 #include "hw/catalog.h"
 #include "hw/collective.h"
 #include "hw/efficiency.h"
@@ -62,9 +64,28 @@ struct ResolveOptions {
   // must have been measured on the scenario's GPU.
   std::string profile;
   std::string profile_where = "--profile";  // names the choice in errors (a flag, a GUI field)
+  // Values set over the file's (`--set PATH=VALUE`, a sweep point's axes), applied in order and
+  // checked exactly as the file is; errors name the override.
+  std::vector<YamlOverride> overrides;
 };
 
-// The scenario file at `path`, resolved with `options`.
+// What runs, and the text that reproduces it: the file with the overrides applied, the profile
+// choice written into `efficiency.profile`, the name written out, and every path in it (model
+// file, profile, arrival trace) made absolute, so that `resolve_scenario_text(text)` alone gives
+// the same scenario and the same numbers. `hash` is the SHA-256 of `text`.
+struct ResolvedScenario {
+  Scenario scenario;
+  std::string text;
+  std::string hash;
+};
+
+// The scenario file at `path` (or YAML text named `name` in messages), resolved with `options`.
+ResolvedScenario resolve_scenario(const std::string& path, const hw::HardwareCatalog& hardware,
+                                  const model::ModelCatalog& models, const ResolveOptions& options = {});
+ResolvedScenario resolve_scenario_text(const std::string& text, const std::string& name,
+                                       const hw::HardwareCatalog& hardware, const model::ModelCatalog& models,
+                                       const ResolveOptions& options = {});
+// resolve_scenario(...).scenario.
 Scenario load_scenario(const std::string& path, const hw::HardwareCatalog& hardware,
                        const model::ModelCatalog& models, const ResolveOptions& options = {});
 // Applies a profile choice (ResolveOptions::profile) to a scenario already read.

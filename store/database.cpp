@@ -63,6 +63,35 @@ const char* const kMigrations[] = {
     " profile_yaml TEXT NOT NULL,"
     " summary_json TEXT NOT NULL);"
     "PRAGMA user_version = 2;",
+    // 3: the resolved scenario text and its hash with every run record (a file's path alone does
+    // not reproduce a result once the file changes), and sweeps: one row per sweep spec, one per
+    // point, keyed by (sweep, point) so that a resumed sweep neither loses nor repeats a point.
+    "ALTER TABLE runs ADD COLUMN scenario_text TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE runs ADD COLUMN scenario_hash TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE sweeps ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " spec_hash TEXT NOT NULL UNIQUE,"
+    " name TEXT NOT NULL,"
+    " command TEXT NOT NULL CHECK (command IN ('estimate', 'train', 'serve')),"
+    " points INTEGER NOT NULL CHECK (points >= 1),"
+    " axes_json TEXT NOT NULL,"
+    " spec_text TEXT NOT NULL,"
+    " created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')));"
+    "CREATE TABLE sweep_points ("
+    " sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,"
+    " point INTEGER NOT NULL CHECK (point >= 0),"
+    " values_json TEXT NOT NULL,"
+    " status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),"
+    " message TEXT NOT NULL DEFAULT '',"
+    " verdict TEXT NOT NULL DEFAULT '',"
+    " seed INTEGER,"
+    " scenario_hash TEXT NOT NULL,"
+    " scenario_text TEXT NOT NULL,"
+    " profile TEXT NOT NULL,"
+    " fathom_version TEXT NOT NULL,"
+    " metrics_json TEXT NOT NULL,"
+    " PRIMARY KEY (sweep_id, point)) WITHOUT ROWID;"
+    "PRAGMA user_version = 3;",
 };
 static_assert(std::size(kMigrations) == kDatabaseVersion);
 
@@ -179,6 +208,8 @@ Statement::~Statement() { sqlite3_finalize(st_); }
 void Statement::bind(int i, const std::string& v) { sqlite3_bind_text(st_, i, v.c_str(), -1, SQLITE_TRANSIENT); }
 void Statement::bind(int i, double v) { sqlite3_bind_double(st_, i, v); }
 void Statement::bind(int i, int64_t v) { sqlite3_bind_int64(st_, i, v); }
+void Statement::bind_null(int i) { sqlite3_bind_null(st_, i); }
+bool Statement::is_null(int c) const { return sqlite3_column_type(st_, c) == SQLITE_NULL; }
 bool Statement::step() {
   const int rc = sqlite3_step(st_);
   if (rc == SQLITE_ROW) return true;

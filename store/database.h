@@ -51,12 +51,14 @@ class Statement {
   void bind(int i, const std::string& v);
   void bind(int i, double v);
   void bind(int i, int64_t v);
+  void bind_null(int i);
   bool step();  // true while a row is available; throws on error
   void run();   // a statement that returns no rows
   void reset();  // ready to run again, every parameter unbound (NULL)
   std::string text(int c) const;
   double real(int c) const;
   int64_t integer(int c) const;
+  bool is_null(int c) const;
 
  private:
   const Database& db_;

@@ -11,14 +11,17 @@
 
 namespace fathom::store {
 
-// Schema versions: 1 runs; 2 adds devices, calib_runs, measurements, profiles.
-inline constexpr int kSchemaVersion = 2;
+// Schema versions: 1 runs; 2 adds devices, calib_runs, measurements, profiles; 3 adds the
+// resolved scenario text and hash to runs, and sweeps with sweep_points (docs/database.md).
+inline constexpr int kSchemaVersion = 3;
 
 struct RunRecord {
   int64_t id = 0;
   std::string created_at;   // UTC, ISO 8601
   std::string command;      // e.g. "estimate"
-  std::string scenario;     // scenario file path
+  std::string scenario;     // scenario file path, as given
+  std::string scenario_text;  // the resolved scenario (sim::ResolvedScenario::text): reproduces the run
+  std::string scenario_hash;  // its SHA-256
   std::string fathom_version;
   std::string result_json;  // the command's JSON report
 };

@@ -1,0 +1,142 @@
+// fathom sweep SPEC (run or resume into a database), sweep export, sweep merge (docs/sweeps.md).
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "common/interrupt.h"
+#include "common/output.h"
+#include "common/version.h"
+#include "hw/catalog.h"
+#include "plan/sweep.h"
+#include "plan/sweep_export.h"
+#include "sim/model/model_catalog.h"
+
+namespace fathom::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string clock_text(double s) {
+  if (!(s >= 0) || s > 1e8) return "?";
+  const auto t = static_cast<int64_t>(s + 0.5);
+  return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
+}
+
+// "i/N" → (i, N).
+std::pair<int64_t, int64_t> parse_shard(const std::string& text) {
+  const size_t slash = text.find('/');
+  auto num = [&](const std::string& s) -> int64_t {
+    if (s.empty() || s.size() > 6 || s.find_first_not_of("0123456789") != std::string::npos) return -1;
+    return std::stoll(s);
+  };
+  const int64_t i = slash == std::string::npos ? -1 : num(text.substr(0, slash));
+  const int64_t n = slash == std::string::npos ? -1 : num(text.substr(slash + 1));
+  if (i < 0 || n < 1 || i >= n) throw FlagError("--shard", "expected i/N with 0 <= i < N (e.g. 0/4), found '" + text + "'");
+  return {i, n};
+}
+
+}  // namespace
+
+int cmd_sweep(const SweepFlags& sf) {
+  if (sf.jobs < 0 || sf.jobs > 4096) throw FlagError("--jobs", fmt::format("expected 1 to 4096 threads (0: all cores), found {}", sf.jobs));
+  if (sf.progress != "auto" && sf.progress != "jsonl" && sf.progress != "none") {
+    throw FlagError("--progress", "expected auto, jsonl or none, found '" + sf.progress + "'");
+  }
+  plan::SweepOptions o;
+  o.jobs = static_cast<int>(sf.jobs);
+  if (!sf.shard.empty()) std::tie(o.shard_index, o.shard_count) = parse_shard(sf.shard);
+  const plan::SweepSpec spec = plan::load_sweep_spec(sf.spec);
+  const std::string db_path = sf.db.empty() ? fs::path(sf.spec).stem().string() + ".sqlite" : sf.db;
+  check_db_flag(db_path, "--db");
+  auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
+  auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
+
+  const bool tty = sf.progress == "auto" && ::isatty(2) == 1;
+  std::atomic<bool> stop{false};
+  o.cancel = &stop;
+  o.on_progress = [&](const plan::SweepProgress& p) {
+    if (interrupt::received() != 0) stop = true;  // stop after this batch, keeping what is done
+    const double rate = p.elapsed_s > 0 ? static_cast<double>(p.done) / p.elapsed_s : 0;
+    const double eta = rate > 0 ? static_cast<double>(p.total - p.done) / rate : -1;
+    if (sf.progress == "jsonl") {
+      std::cerr << fmt::format("{{\"done\":{},\"total\":{},\"failed\":{},\"elapsed_s\":{:.3f},\"points_per_s\":{:.3f},\"eta_s\":{:.1f}}}\n",
+                               p.done, p.total, p.failed, p.elapsed_s, rate, eta < 0 ? 0.0 : eta);
+    } else if (tty) {
+      std::cerr << fmt::format("\rsweep {}: {}/{} points ({:.1f}%), {:.1f} points/s, ETA {}, {} failed\033[K", spec.name, p.done,
+                               p.total, p.total ? 100.0 * static_cast<double>(p.done) / static_cast<double>(p.total) : 100.0,
+                               rate, clock_text(eta), p.failed)
+                << std::flush;
+    }
+  };
+
+  plan::SweepSummary sum;
+  {
+    // A signal stops the sweep after the batch under way (its points are kept: run the same
+    // command again to go on); the process then ends with 130/143 once the database is closed.
+    interrupt::Defer defer;
+    store::SweepStore db = store::SweepStore::open(db_path, true);
+    try {
+      sum = plan::run_sweep(spec, db, hwc, mc, o);
+    } catch (const Cancelled& e) {
+      if (tty) std::cerr << "\n";
+      std::cerr << "fathom: interrupted: " << e.what() << " (" << db_path << ")\n";
+      return 130;  // the Defer's end exits with the signal's own status
+    }
+  }
+  if (tty) std::cerr << "\n";
+  std::cout << fmt::format("sweep '{}' ({}, spec {}): {} points", spec.name, to_string(spec.command), spec.hash.substr(0, 12),
+                           sum.points);
+  if (o.shard_count > 1) std::cout << fmt::format(", shard {}/{} has {}", o.shard_index, o.shard_count, sum.in_shard);
+  std::cout << fmt::format("; {} stored before, {} computed ({} failed) into {}\n", sum.stored_before, sum.computed, sum.failed,
+                           db_path);
+  if (sum.failed > 0) {
+    std::cerr << fmt::format("fathom: warning: {} point(s) failed and are stored with their message; the first: {}\n", sum.failed,
+                             sum.first_failure);
+  }
+  if (sum.computed > 0 && sum.failed == sum.computed && sum.stored_before == 0) {
+    throw InputError(sf.spec, "expected at least one point to run, found every one failing; the first: " + sum.first_failure);
+  }
+  return 0;
+}
+
+int cmd_sweep_export(const std::string& db_path, const std::string& which, const CommonFlags& f) {
+  if (f.format != "csv" && f.format != "json" && f.format != "table") {
+    throw FlagError("--format", "expected csv or json, found '" + f.format + "'");
+  }
+  std::error_code ec;
+  if (!fs::is_regular_file(db_path, ec)) throw InputError(db_path, "expected a sweep database, found no such file");
+  const store::SweepStore db = store::SweepStore::open(db_path, false);
+  const store::SweepInfo s = plan::pick_sweep(db, which, db_path);
+  std::ostringstream os;
+  if (f.format == "json") plan::export_json(os, db, s);
+  else plan::export_csv(os, db, s);
+  emit(os.str(), f);
+  return 0;
+}
+
+int cmd_sweep_merge(const std::string& out, const std::vector<std::string>& inputs) {
+  check_db_flag(out, "merge OUT");
+  for (const auto& in : inputs) {
+    std::error_code ec;
+    if (!fs::is_regular_file(in, ec)) throw InputError(in, "expected a sweep database to merge, found no such file");
+    if (fs::exists(out, ec) && fs::equivalent(in, out, ec)) throw FlagError("merge", "expected inputs other than the output, found " + in + " in both");
+  }
+  // One transaction per input: a failing input leaves the output as it was before it.
+  interrupt::Defer defer;
+  store::SweepStore db = store::SweepStore::open(out, true);
+  int64_t added = 0;
+  for (const auto& in : inputs) added += db.merge_from(in);
+  std::cout << fmt::format("merged {} database(s) into {}: {} point(s) added\n", inputs.size(), out, added);
+  return 0;
+}
+
+}  // namespace fathom::cli

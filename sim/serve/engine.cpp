@@ -132,6 +132,7 @@ void Engine::on_arrival(const Request& r) {
   slot.record.input = r.input;
   slot.record.output = r.output;
   slot.record.samples = r.samples;
+  window_.arrive(arrived_, counters());
   slot.id = arrived_++;
   if (opt_.keep_records) kept_.emplace_back();
   Seq& s = seqs_[static_cast<size_t>(id)];
@@ -169,6 +170,7 @@ void Engine::emit(Seq& s, int64_t tokens) {
   const TimeNs now = sim_.now();
   if (s.last_emit_ns == -1) {
     record_of(s).first_token_ns = now;
+    prompted_ += s.input;
   } else if (s.last_emit_ns >= 0) {
     itl_.add(static_cast<double>(now - s.last_emit_ns));
   }
@@ -341,6 +343,31 @@ void Engine::sample() {
   if (opt_.timeseries) series_.push_back(p);
 }
 
+Counters Engine::counters() const {
+  Counters c;
+  c.time_ns = sim_.now();
+  c.in_system = in_system_;
+  c.emitted = emitted_;
+  c.completed = completed_;
+  c.good = good_;
+  c.prompted = prompted_;
+  c.area_system = area_system_;
+  c.prefill_gpu_s = prefill_gpu_s_;
+  c.decode_gpu_s = decode_gpu_s_;
+  return c;
+}
+
+void Engine::poll(int64_t events) {
+  if (opt_.cancel && (events & 4095) == 1 && opt_.cancel->load(std::memory_order_relaxed)) {
+    throw Cancelled(fmt::format("serve: cancelled at {:.6g} s of simulated time, {} of {} requests done",
+                                des::to_s(sim_.now()), completed_, progress_total_));
+  }
+  if (opt_.on_progress && completed_ >= next_progress_) {
+    opt_.on_progress(completed_, progress_total_);
+    next_progress_ = completed_ + progress_step_;
+  }
+}
+
 void Engine::schedule_after(double delay_s, int32_t priority, EventKind kind, uint64_t payload) {
   // An iteration or a KV transfer that would carry the clock past its range is a configuration
   // that cannot finish (a model far too large for its GPUs, a link of a few bytes per second),
@@ -363,7 +390,13 @@ ServeResult Engine::run() {
   if (opt_.timeseries || opt_.on_timepoint) sim_.at(interval, kSample, kSample);
   const TimeNs first_arrival = next_open_ ? next_open_->arrival_ns : 0;
   last_event_ns_ = first_arrival;
+  // Progress in steps of about 1% of the workload's requests; the final call comes after the run.
+  progress_total_ = workload_.requests;
+  progress_step_ = std::max<int64_t>(1, progress_total_ / 100);
+  next_progress_ = 0;
+  int64_t events = 0;
   sim_.run([&](const des::Event& e) {
+    poll(++events);
     const TimeNs now = e.time;
     if (now > last_event_ns_) {
       const double dt = static_cast<double>(now - last_event_ns_);
@@ -402,7 +435,9 @@ ServeResult Engine::run() {
     }
   });
 
-  return result(first_arrival);
+  ServeResult r = result(first_arrival);
+  if (opt_.on_progress) opt_.on_progress(completed_, completed_);
+  return r;
 }
 
 }  // namespace fathom::serve::detail

@@ -11,6 +11,7 @@
 //   scheduler.cpp  planning an iteration (the schedulers, admission, preemption) and its cost
 //   kv_cache.cpp   the prefix cache (lookup, publish, eviction) and releasing blocks
 //   result.cpp     per-request statistics and the ServeResult
+//   window.cpp     the measurement window, its intervals and the saturation verdict
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -27,6 +28,7 @@
 #include "sim/serve/cost.h"
 #include "sim/serve/histogram.h"
 #include "sim/serve/simulator.h"
+#include "sim/serve/window.h"
 
 namespace fathom::serve::detail {
 
@@ -146,6 +148,8 @@ class Engine {
   void sample();
   int accepted_tokens();
   void schedule_after(double delay_s, int32_t priority, EventKind kind, uint64_t payload);
+  Counters counters() const;
+  void poll(int64_t events);
 
   // scheduler.cpp
   void kick(Replica& rep);
@@ -168,6 +172,7 @@ class Engine {
   // result.cpp
   void complete(const Slot& slot);
   ServeResult result(TimeNs first_arrival);
+  void whole_run_window(ServeResult& r, double T, TimeNs last_finish) const;
 
   // Blocks: small and hot (every iteration, every running sequence), so inline here.
   int64_t retained(int64_t tokens) const {
@@ -252,6 +257,13 @@ class Engine {
   LogHistogram ttft_, tpot_, e2e_, queueing_, itl_;
   int64_t input_tokens_ = 0, output_tokens_ = 0, cached_tokens_ = 0, good_ = 0;
   TimeNs last_finish_ = 0;
+  // The measurement window (window.h): prompt tokens whose first token has come, and GPU time
+  // of the iterations split between prompt and output tokens by their share of the tokens.
+  WindowTracker window_;
+  int64_t prompted_ = 0;
+  double prefill_gpu_s_ = 0, decode_gpu_s_ = 0;
+  // Progress and cancellation (ServeOptions).
+  int64_t progress_total_ = 0, progress_step_ = 1, next_progress_ = 0;
   std::vector<TimePoint> series_;
   PoolMemory first_memory_;
 };

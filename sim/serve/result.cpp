@@ -21,17 +21,54 @@ void Engine::complete(const Slot& slot) {
   // The SLO test uses the per-request values in seconds exactly as the requests CSV shows them.
   const double t1 = des::to_s(rec.first_token_ns - rec.arrival_ns);
   const double te = des::to_s(rec.finish_ns - rec.arrival_ns);
-  double tp = 0;
+  double tp = 0, tp_ns = -1;
   if (rec.output > 1) {
     tp = des::to_s(rec.finish_ns - rec.first_token_ns) / (rec.output - 1);
-    tpot_.add(static_cast<double>(rec.finish_ns - rec.first_token_ns) / (rec.output - 1));
+    tp_ns = static_cast<double>(rec.finish_ns - rec.first_token_ns) / (rec.output - 1);
+    tpot_.add(tp_ns);
   }
+  window_.complete(slot.id, static_cast<double>(rec.first_token_ns - rec.arrival_ns), tp_ns,
+                   static_cast<double>(rec.finish_ns - rec.arrival_ns));
   const auto& slo = cfg_.slo;
   if ((slo.ttft_s <= 0 || t1 <= slo.ttft_s) && (slo.tpot_s <= 0 || tp <= slo.tpot_s) && (slo.e2e_s <= 0 || te <= slo.e2e_s)) {
     ++good_;
   }
   if (opt_.keep_records) kept_[static_cast<size_t>(slot.id)] = rec;
   if (opt_.on_request_done) opt_.on_request_done(slot.id, rec);
+}
+
+// No window could be formed: its figures are the whole run's, without intervals.
+void Engine::whole_run_window(ServeResult& r, double T, TimeNs last_finish) const {
+  MeasurementWindow& w = r.window;
+  w.start_s = des::to_s(last_finish) - r.makespan_s;
+  w.end_s = des::to_s(last_finish);
+  w.duration_s = r.makespan_s;
+  w.arrivals = w.completions = r.completed;
+  w.input_tokens = r.input_tokens;
+  w.output_tokens = r.output_tokens;
+  w.request_throughput.value = r.request_throughput;
+  w.output_throughput.value = r.output_throughput;
+  w.total_throughput.value = r.total_throughput;
+  w.goodput.value = r.goodput;
+  w.ttft_mean.value = r.ttft.mean;
+  w.ttft_p99.value = r.ttft.p99;
+  w.tpot_mean.value = r.tpot.mean;
+  w.tpot_p99.value = r.tpot.p99;
+  w.e2e_mean.value = r.e2e.mean;
+  w.e2e_p99.value = r.e2e.p99;
+  const double busy = prefill_gpu_s_ + decode_gpu_s_;
+  w.utilisation = r.gpus > 0 ? busy / (r.gpus * T) : 0;
+  w.prefill_cost_share = busy > 0 ? prefill_gpu_s_ / busy : 0;
+  const double usd = s_.usd_per_gpu_hour * r.gpus * T / 3600.0;
+  if (r.input_tokens > 0) w.usd_per_m_input_tokens = usd * w.prefill_cost_share / static_cast<double>(r.input_tokens) * 1e6;
+  if (r.output_tokens > 0) {
+    w.usd_per_m_output_tokens = usd * (1 - w.prefill_cost_share) / static_cast<double>(r.output_tokens) * 1e6;
+  }
+  Saturation& sat = r.saturation;
+  sat.offered_req_per_s = r.arrival_rate;
+  sat.served_req_per_s = r.request_throughput;
+  sat.rho = kNaN;
+  sat.queue_growth_per_s.value = kNaN;
 }
 
 ServeResult Engine::result(TimeNs first_arrival) {
@@ -111,6 +148,8 @@ ServeResult Engine::result(TimeNs first_arrival) {
   if (r.output_tokens > 0) {
     r.usd_per_million_output_tokens = s_.usd_per_gpu_hour * r.gpus * T / 3600.0 / static_cast<double>(r.output_tokens) * 1e6;
   }
+  window_.finish(s_.usd_per_gpu_hour, r.gpus, r.window, r.saturation, r.saturation_verdict);
+  if (!r.window.formed) whole_run_window(r, T, last_finish);
   if (spec_steps_ > 0) r.spec_tokens_per_step = static_cast<double>(spec_emitted_) / static_cast<double>(spec_steps_);
   r.timeseries = std::move(series_);
   if (opt_.keep_records) r.records = std::move(kept_);

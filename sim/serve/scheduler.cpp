@@ -307,6 +307,13 @@ void Engine::start_iteration(Replica& rep) {
   if (rep.plan_swap_bytes > 0) t += rep.plan_swap_bytes / std::max(1.0, s_.gpu.host_bw_Bps);
   rep.busy = true;
   rep.busy_s += t;
+  // The window's cost split: the iteration's GPU time, shared by its prompt tokens and its
+  // output (decode or verification) tokens in proportion to their count (docs/metrics.md).
+  const double gpu_s = t * rep.gpus;
+  const double prompt_tokens = static_cast<double>(prefill_tokens), decode_tokens = static_cast<double>(rows * spec_q_);
+  const double share = prompt_tokens + decode_tokens > 0 ? prompt_tokens / (prompt_tokens + decode_tokens) : 0;
+  prefill_gpu_s_ += gpu_s * share;
+  decode_gpu_s_ += gpu_s * (1 - share);
   rep.flops += w.flops;
   rep.bytes += w.bytes;
   ++rep.iterations;

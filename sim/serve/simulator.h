@@ -3,6 +3,7 @@
 // scheduler, optional speculative decoding), behind a router, optionally split into prefill
 // and decode pools, driven by a workload on the discrete-event engine. Metrics are defined in
 // docs/metrics.md.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
@@ -13,6 +14,7 @@
 #include "sim/scenario.h"
 #include "sim/serve/config.h"
 #include "sim/serve/histogram.h"
+#include "sim/serve/window.h"
 
 namespace fathom::serve {
 
@@ -47,6 +49,9 @@ struct ReplicaStats {
   int64_t requests = 0;
 };
 
+// The figures of a whole run (first arrival to last completion, warm-up and drain included)
+// stay as they were; reports lead with `window`, the steady-state figures with their 95%
+// intervals, and `saturation_verdict` (window.h, docs/metrics.md).
 struct ServeResult {
   std::string engine, scheduler, router, arrival, input_dist, output_dist;
   int replicas = 0;
@@ -75,6 +80,9 @@ struct ServeResult {
   double mfu = 0, mbu = 0;         // model FLOPs and bytes over makespan × GPUs × peak
   double usd_per_million_output_tokens = 0;
   double spec_tokens_per_step = 0;  // mean tokens emitted per verification step (speculative)
+  MeasurementWindow window;        // warm-up and drain excluded, with 95% intervals
+  Saturation saturation;           // offered against served, queue growth
+  std::string saturation_verdict;  // "stable", "near saturation", "overloaded" or "undetermined"
   std::vector<ReplicaStats> replica_stats;
   std::vector<TimePoint> timeseries;   // only with ServeOptions::timeseries
   std::vector<RequestRecord> records;  // in arrival order, only with ServeOptions::keep_records
@@ -97,10 +105,18 @@ struct ServeOptions {
   // Called with each time-series sample as it is taken (every serve.timeseries_interval_s of
   // simulated time), whether or not `timeseries` keeps them. Default: none.
   std::function<void(const TimePoint& point)> on_timepoint;
+  // Called with (requests completed, requests of the workload) when the run starts, after each
+  // further 1% or so of the requests complete, and once at the end with (completed, completed).
+  // Runs on the simulating thread; keep it cheap. Default: none.
+  std::function<void(int64_t done, int64_t total)> on_progress;
+  // Read (relaxed) at the first event and every 4096 events after (a few milliseconds of wall
+  // time); once it is true the run throws fathom::Cancelled. Must outlive the call. Default: none.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 // Throws ConfigError when the replica cannot run (weights do not fit, the KV cache cannot hold
-// one request of the maximum model length, ...), naming the scenario key. Deterministic: the same
+// one request of the maximum model length, ...), naming the scenario key, and Cancelled when
+// options.cancel is set during the run. Deterministic: the same
 // scenario and seed give the same result and the same callbacks, bit for bit.
 ServeResult simulate(const sim::Scenario& s, const ServeOptions& options = {});
 

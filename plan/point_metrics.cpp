@@ -1,5 +1,7 @@
 #include "plan/point_metrics.h"
 
+#include "sim/serve/metrics.h"
+
 namespace fathom::plan {
 
 Metrics estimate_metrics(const sim::EstimateResult& r) {
@@ -53,21 +55,14 @@ Metrics train_metrics(const train::TrainResult& r) {
 }
 
 Metrics serve_metrics(const serve::ServeResult& r) {
-  return {{"requests", static_cast<double>(r.requests)},
-          {"request_throughput_req_per_s", r.request_throughput},
-          {"output_tokens_per_s", r.output_throughput},
-          {"total_tokens_per_s", r.total_throughput},
-          {"goodput_req_per_s", r.goodput},
-          {"slo_attainment", r.slo_attainment},
-          {"ttft_mean_s", r.ttft.mean},
-          {"ttft_p50_s", r.ttft.p50},
-          {"ttft_p99_s", r.ttft.p99},
-          {"tpot_mean_s", r.tpot.mean},
-          {"tpot_p99_s", r.tpot.p99},
-          {"e2e_mean_s", r.e2e.mean},
-          {"e2e_p99_s", r.e2e.p99},
-          {"gpus", static_cast<double>(r.gpus)},
-          {"usd_per_m_output_tokens", r.usd_per_million_output_tokens}};
+  // The steady-state window's figures with their intervals and the verdict (sim/serve/metrics.h),
+  // then whole-run counts for context.
+  Metrics m = serve::headline_metrics(r);
+  m.emplace_back("requests", static_cast<double>(r.requests));
+  m.emplace_back("gpus", static_cast<double>(r.gpus));
+  m.emplace_back("slo_attainment", r.slo_attainment);
+  m.emplace_back("makespan_s", r.makespan_s);
+  return m;
 }
 
 }  // namespace fathom::plan

@@ -29,17 +29,18 @@ std::string metrics_json(const Metrics& m) {
   return j.dump();
 }
 
-Metrics run_command(const SweepSpec& spec, const sim::Scenario& s, std::string& verdict, std::optional<int64_t>& seed) {
-  switch (spec.command) {
+Metrics run_command(SweepCommand command, const std::string& phase, const sim::Scenario& s, std::string& verdict,
+                    std::optional<int64_t>& seed) {
+  switch (command) {
     case SweepCommand::kEstimate: {
       sim::EstimateKind kind;
-      if (spec.phase == "train" || (spec.phase.empty() && s.train && !s.serve)) {
+      if (phase == "train" || (phase.empty() && s.train && !s.serve)) {
         if (!s.train) throw InputError(s.file, "expected a 'train' section for phase: train, found none");
         kind = sim::EstimateKind::kTrainStep;
       } else {
         if (!s.serve) throw InputError(s.file, "expected a 'serve' section for phase: serve, found none");
-        if (spec.phase.empty() && s.train) {
-          throw InputError(spec.file, "expected 'phase: train' or 'phase: serve': the scenario has both sections");
+        if (phase.empty() && s.train) {
+          throw InputError(s.file, "expected 'phase: train' or 'phase: serve' in the sweep spec: the scenario has both sections");
         }
         kind = sim::EstimateKind::kServeIteration;
       }
@@ -57,7 +58,7 @@ Metrics run_command(const SweepSpec& spec, const sim::Scenario& s, std::string& 
       if (!s.serve || !s.serve->sim) throw InputError(s.file, "expected a 'serve' section with a 'workload', found none");
       seed = static_cast<int64_t>(s.serve->sim->workload.seed);
       serve::ServeResult r = serve::simulate(s);
-      (void)verdict;  // the saturation verdict comes with the serving window (next commit)
+      verdict = r.saturation_verdict;
       return serve_metrics(r);
     }
   }
@@ -65,6 +66,12 @@ Metrics run_command(const SweepSpec& spec, const sim::Scenario& s, std::string& 
 }
 
 }  // namespace
+
+PointResult run_scenario(SweepCommand command, const std::string& phase, const sim::Scenario& s) {
+  PointResult r;
+  r.metrics_json = metrics_json(run_command(command, phase, s, r.verdict, r.seed));
+  return r;
+}
 
 store::SweepPointRow run_point(const SweepSpec& spec, int64_t point, const hw::HardwareCatalog& hardware,
                                const model::ModelCatalog& models) {
@@ -83,7 +90,10 @@ store::SweepPointRow run_point(const SweepSpec& spec, int64_t point, const hw::H
     row.scenario_text = r.text;
     row.scenario_hash = r.hash;
     row.profile = sim::efficiency_source(r.scenario);
-    row.metrics_json = metrics_json(run_command(spec, r.scenario, row.verdict, row.seed));
+    PointResult pr = run_scenario(spec.command, spec.phase, r.scenario);
+    row.metrics_json = std::move(pr.metrics_json);
+    row.verdict = std::move(pr.verdict);
+    row.seed = pr.seed;
     row.status = "ok";
   } catch (const Cancelled&) {
     throw;

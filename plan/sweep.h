@@ -8,10 +8,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "hw/catalog.h"
 #include "plan/sweep_spec.h"
+#include "sim/scenario.h"
 #include "sim/model/model_catalog.h"
 #include "store/sweep_store.h"
 
@@ -47,6 +49,15 @@ struct SweepSummary {
   int64_t failed = 0;         // of those computed
   std::string first_failure;  // the message of the lowest failed point computed
 };
+
+// The command of `spec` run on a resolved scenario: its metrics in order, the saturation verdict
+// (serve) and the workload seed (serve). Throws fathom::Error when it cannot run.
+struct PointResult {
+  std::string metrics_json;
+  std::string verdict;
+  std::optional<int64_t> seed;
+};
+PointResult run_scenario(SweepCommand command, const std::string& phase, const sim::Scenario& s);
 
 // One point, resolved and run (the same row whatever computes it).
 store::SweepPointRow run_point(const SweepSpec& spec, int64_t point, const hw::HardwareCatalog& hardware,

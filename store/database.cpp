@@ -78,6 +78,7 @@ const char* const kMigrations[] = {
     " spec_text TEXT NOT NULL,"
     " created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')));"
     "CREATE TABLE sweep_points ("
+    " id INTEGER PRIMARY KEY,"
     " sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,"
     " point INTEGER NOT NULL CHECK (point >= 0),"
     " values_json TEXT NOT NULL,"
@@ -90,7 +91,7 @@ const char* const kMigrations[] = {
     " profile TEXT NOT NULL,"
     " fathom_version TEXT NOT NULL,"
     " metrics_json TEXT NOT NULL,"
-    " PRIMARY KEY (sweep_id, point)) WITHOUT ROWID;"
+    " UNIQUE (sweep_id, point));"
     "PRAGMA user_version = 3;",
 };
 static_assert(std::size(kMigrations) == kDatabaseVersion);

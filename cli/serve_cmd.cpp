@@ -5,6 +5,8 @@
 #include <optional>
 #include <sstream>
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -17,6 +19,7 @@
 #include "hw/catalog.h"
 #include "sim/model/model_catalog.h"
 #include "sim/scenario.h"
+#include "sim/serve/metrics.h"
 #include "sim/serve/simulator.h"
 #include "sim/serve/validate.h"
 #include "store/run_store.h"
@@ -32,6 +35,33 @@ json percentiles_json(const serve::Percentiles& p) {
   return {{"mean", p.mean}, {"p50", p.p50}, {"p90", p.p90}, {"p95", p.p95}, {"p99", p.p99}, {"max", p.max}, {"count", p.count}};
 }
 
+// NaN (no interval) is written as null.
+json estimate_json(const serve::Estimate& e) { return {{"value", e.value}, {"ci95_lo", e.lo}, {"ci95_hi", e.hi}}; }
+
+json window_json(const serve::ServeResult& r) {
+  const serve::MeasurementWindow& w = r.window;
+  return {{"formed", w.formed}, {"rule", w.rule}, {"start_s", w.start_s}, {"end_s", w.end_s},
+          {"duration_s", w.duration_s}, {"warmup_requests", w.first_request}, {"arrivals", w.arrivals},
+          {"completions", w.completions}, {"input_tokens", w.input_tokens}, {"output_tokens", w.output_tokens},
+          {"batches", w.batches}, {"request_throughput", estimate_json(w.request_throughput)},
+          {"output_tokens_per_s", estimate_json(w.output_throughput)},
+          {"total_tokens_per_s", estimate_json(w.total_throughput)},
+          {"goodput_requests_per_s", estimate_json(w.goodput)}, {"ttft_mean_s", estimate_json(w.ttft_mean)},
+          {"ttft_p99_s", estimate_json(w.ttft_p99)}, {"tpot_mean_s", estimate_json(w.tpot_mean)},
+          {"tpot_p99_s", estimate_json(w.tpot_p99)}, {"e2e_mean_s", estimate_json(w.e2e_mean)},
+          {"e2e_p99_s", estimate_json(w.e2e_p99)}, {"utilisation", w.utilisation},
+          {"prefill_cost_share", w.prefill_cost_share}, {"usd_per_m_input_tokens", w.usd_per_m_input_tokens},
+          {"usd_per_m_output_tokens", w.usd_per_m_output_tokens}};
+}
+
+json saturation_json(const serve::ServeResult& r) {
+  const serve::Saturation& s = r.saturation;
+  return {{"verdict", r.saturation_verdict}, {"offered_req_per_s", s.offered_req_per_s},
+          {"served_req_per_s", s.served_req_per_s}, {"rho_estimate", s.rho},
+          {"queue_growth_req_per_s", estimate_json(s.queue_growth_per_s)}, {"in_system_start", s.in_system_start},
+          {"in_system_end", s.in_system_end}, {"reason", s.reason}};
+}
+
 json serve_json(const sim::Scenario& s, const serve::ServeResult& r) {
   const double gib = 1073741824.0;
   json reps = json::array();
@@ -41,6 +71,8 @@ json serve_json(const sim::Scenario& s, const serve::ServeResult& r) {
                     {"requests", st.requests}});
   }
   const auto& c = *s.serve->sim;
+  json headline = json::object();
+  for (const auto& [k, v] : serve::headline_metrics(r)) headline[k] = v;
   return {{"context", context("serve")},
           {"scenario", {{"file", s.file}, {"name", s.name}, {"model", s.model.name}, {"gpu", s.gpu.name},
                         {"efficiency", sim::efficiency_source(s)}}},
@@ -55,6 +87,10 @@ json serve_json(const sim::Scenario& s, const serve::ServeResult& r) {
            {{"weights", r.weights_bytes / gib}, {"activations", r.activation_bytes / gib},
             {"runtime", r.runtime_bytes / gib}, {"kv_cache", r.kv_bytes / gib}, {"capacity", r.gpu_memory_bytes / gib}}},
           {"kv_tokens_per_replica", r.kv_tokens},
+          {"saturation_verdict", r.saturation_verdict},
+          {"window", window_json(r)},
+          {"saturation", saturation_json(r)},
+          {"headline", headline},
           {"requests", r.requests},
           {"completed", r.completed},
           {"input_tokens", r.input_tokens},
@@ -89,6 +125,42 @@ json serve_json(const sim::Scenario& s, const serve::ServeResult& r) {
 
 std::string ms(double s) { return fmt::format("{:.2f}", s * 1e3); }
 
+// The window's figures with their intervals beside the whole run's, then cost and the verdict.
+void print_window(std::ostream& os, const serve::ServeResult& r, bool slo) {
+  const serve::MeasurementWindow& w = r.window;
+  if (w.formed) {
+    os << fmt::format("measurement window: {:.1f} s to {:.1f} s ({:.1f} s, {} requests, {} batches): {}\n", w.start_s,
+                      w.end_s, w.duration_s, w.arrivals, w.batches, w.rule);
+  } else {
+    os << "measurement window: none (" << w.rule << "); the figures cover the whole run\n";
+  }
+  Table t;
+  t.header = {"", "window", "95% interval", "whole run"};
+  t.right = {false, true, true, true};
+  auto row = [&](const char* name, const serve::Estimate& e, double whole, double scale, const char* f) {
+    const std::string ci = e.has_interval() ? fmt::format(fmt::runtime(std::string(f) + " to " + f), e.lo * scale, e.hi * scale) : "-";
+    t.rows.push_back({name, fmt::format(fmt::runtime(f), e.value * scale), ci, fmt::format(fmt::runtime(f), whole * scale)});
+  };
+  row("throughput (requests/s)", w.request_throughput, r.request_throughput, 1, "{:.3f}");
+  row("output tokens/s", w.output_throughput, r.output_throughput, 1, "{:.0f}");
+  row("total tokens/s", w.total_throughput, r.total_throughput, 1, "{:.0f}");
+  if (slo) row("goodput (requests/s)", w.goodput, r.goodput, 1, "{:.3f}");
+  row("TTFT mean (ms)", w.ttft_mean, r.ttft.mean, 1e3, "{:.2f}");
+  row("TTFT p99 (ms)", w.ttft_p99, r.ttft.p99, 1e3, "{:.2f}");
+  row("TPOT mean (ms)", w.tpot_mean, r.tpot.mean, 1e3, "{:.2f}");
+  row("TPOT p99 (ms)", w.tpot_p99, r.tpot.p99, 1e3, "{:.2f}");
+  row("E2E mean (ms)", w.e2e_mean, r.e2e.mean, 1e3, "{:.2f}");
+  row("E2E p99 (ms)", w.e2e_p99, r.e2e.p99, 1e3, "{:.2f}");
+  t.print(os);
+  if (w.usd_per_m_output_tokens > 0) {
+    os << fmt::format("cost in the window: ${:.3f} per million input tokens, ${:.3f} per million output tokens "
+                      "(prompt tokens took {:.1f}% of the GPU time; GPUs busy {:.1f}%)\n",
+                      w.usd_per_m_input_tokens, w.usd_per_m_output_tokens, 100 * w.prefill_cost_share,
+                      100 * w.utilisation);
+  }
+  os << "saturation: " << r.saturation_verdict << " — " << r.saturation.reason << "\n\n";
+}
+
 void report_serve(std::ostream& os, const sim::Scenario& s, const serve::ServeResult& r, Format f, json& doc) {
   doc = serve_json(s, r);
   if (f == Format::kJson) {
@@ -97,6 +169,9 @@ void report_serve(std::ostream& os, const sim::Scenario& s, const serve::ServeRe
   }
   if (f == Format::kCsv) {
     os << "metric,value\n";
+    // The window's headline figures first (docs/metrics.md, "Headline metrics"), then the whole run.
+    os << "saturation_verdict," << csv_field(r.saturation_verdict) << "\n";
+    for (const auto& [k, v] : serve::headline_metrics(r)) os << "window." << k << "," << json(v).dump() << "\n";
     for (const char* k : {"requests", "completed", "makespan_s", "request_throughput", "output_tokens_per_s",
                           "total_tokens_per_s", "goodput_requests_per_s", "preemptions", "gpu_busy", "mfu", "mbu",
                           "usd_per_million_output_tokens"}) {
@@ -118,8 +193,9 @@ void report_serve(std::ostream& os, const sim::Scenario& s, const serve::ServeRe
   os << fmt::format("memory per GPU: weights {:.1f} GiB, activations {:.1f} GiB, runtime {:.1f} GiB, KV cache {:.1f} GiB "
                     "({} tokens per replica)\n\n",
                     r.weights_bytes / gib, r.activation_bytes / gib, r.runtime_bytes / gib, r.kv_bytes / gib, r.kv_tokens);
+  print_window(os, r, c.slo.any());
   Table t;
-  t.header = {"latency (ms)", "mean", "p50", "p90", "p95", "p99", "max"};
+  t.header = {"whole run (ms)", "mean", "p50", "p90", "p95", "p99", "max"};
   t.right = {false, true, true, true, true, true, true};
   auto row = [&](const char* name, const serve::Percentiles& p) {
     t.rows.push_back({name, ms(p.mean), ms(p.p50), ms(p.p90), ms(p.p95), ms(p.p99), ms(p.max)});
@@ -131,10 +207,12 @@ void report_serve(std::ostream& os, const sim::Scenario& s, const serve::ServeRe
   row("queueing", r.queueing);
   t.print(os);
   os << "\n";
-  os << fmt::format("throughput: {:.2f} requests/s, {:.0f} output tokens/s, {:.0f} total tokens/s over {:.1f} s\n",
+  os << fmt::format("whole run: {:.2f} requests/s, {:.0f} output tokens/s, {:.0f} total tokens/s over {:.1f} s, warm-up "
+                    "and drain included\n",
                     r.request_throughput, r.output_throughput, r.total_throughput, r.makespan_s);
   if (c.slo.any()) {
-    os << fmt::format("goodput: {:.2f} requests/s within the SLOs ({:.1f}% of requests)\n", r.goodput, 100 * r.slo_attainment);
+    os << fmt::format("goodput (whole run): {:.2f} requests/s within the SLOs ({:.1f}% of requests)\n", r.goodput,
+                      100 * r.slo_attainment);
   }
   os << fmt::format("GPUs busy {:.1f}%, MFU {:.1f}%, memory-bandwidth utilisation {:.1f}%; {} iterations, {} preemptions",
                     100 * r.gpu_busy, 100 * r.mfu, 100 * r.mbu, r.iterations, r.preemptions);
@@ -142,7 +220,8 @@ void report_serve(std::ostream& os, const sim::Scenario& s, const serve::ServeRe
   os << "\n";
   if (r.spec_tokens_per_step > 0) os << fmt::format("speculative decoding: {:.2f} tokens per verification step\n", r.spec_tokens_per_step);
   if (r.usd_per_million_output_tokens > 0) {
-    os << fmt::format("cost: ${:.3f} per million output tokens\n", r.usd_per_million_output_tokens);
+    os << fmt::format("cost (whole run, all of it on output tokens): ${:.3f} per million output tokens\n",
+                      r.usd_per_million_output_tokens);
   }
   for (const auto& n : r.notes) os << "note: " << n << "\n";
 }
@@ -178,7 +257,20 @@ int cmd_serve(const ServeFlags& sf, const CommonFlags& f) {
     serve::write_requests_csv_header(rows);
     o.on_request_done = [&rows](int64_t id, const serve::RequestRecord& rec) { serve::write_requests_csv_row(rows, id, rec); };
   }
+  // A progress line on a terminal only (a log or a test sees nothing); SIGINT ends the process
+  // through common/interrupt.h, so no cancellation token is needed here.
+  const bool tty = ::isatty(2) != 0;
+  if (tty) {
+    o.on_progress = [](int64_t done, int64_t total) {
+      std::cerr << fmt::format("\rserve: {}/{} requests ({:.0f}%)", done, total, total > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0)
+                << std::flush;
+    };
+  }
   const serve::ServeResult r = serve::simulate(s, o);
+  if (tty) std::cerr << "\r\033[K" << std::flush;
+  if (r.saturation_verdict == serve::kOverloaded) {
+    std::cerr << "fathom: warning: serve: overloaded, the queue grows through the window: " << r.saturation.reason << "\n";
+  }
   std::ostringstream os;
   json doc;
   report_serve(os, s, r, fmt_, doc);

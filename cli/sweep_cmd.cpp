@@ -15,6 +15,7 @@
 #include "common/output.h"
 #include "common/version.h"
 #include "hw/catalog.h"
+#include "plan/mpi_module.h"
 #include "plan/sweep.h"
 #include "plan/sweep_export.h"
 #include "sim/model/model_catalog.h"
@@ -42,6 +43,73 @@ std::pair<int64_t, int64_t> parse_shard(const std::string& text) {
   const int64_t n = slash == std::string::npos ? -1 : num(text.substr(slash + 1));
   if (i < 0 || n < 1 || i >= n) throw FlagError("--shard", "expected i/N with 0 <= i < N (e.g. 0/4), found '" + text + "'");
   return {i, n};
+}
+
+void report_summary(const plan::SweepSpec& spec, const plan::SweepSummary& sum, const plan::SweepOptions& o,
+                    const std::string& db_path) {
+  std::cout << fmt::format("sweep '{}' ({}, spec {}): {} points", spec.name, to_string(spec.command), spec.hash.substr(0, 12),
+                           sum.points);
+  if (o.shard_count > 1) std::cout << fmt::format(", shard {}/{} has {}", o.shard_index, o.shard_count, sum.in_shard);
+  std::cout << fmt::format("; {} stored before, {} computed ({} failed) into {}\n", sum.stored_before, sum.computed, sum.failed,
+                           db_path);
+  if (sum.failed > 0) {
+    std::cerr << fmt::format("fathom: warning: {} point(s) failed and are stored with their message; the first: {}\n", sum.failed,
+                             sum.first_failure);
+  }
+  if (sum.computed > 0 && sum.failed == sum.computed && sum.stored_before == 0) {
+    throw InputError(spec.file, "expected at least one point to run, found every one failing; the first: " + sum.first_failure);
+  }
+}
+
+// Under mpirun: rank r of N runs shard r/N into its own database (DB.rank-r-of-N, kept between
+// runs, so a killed MPI sweep resumes like any other); then rank 0 merges every rank's file into
+// DB and removes them. An error on any rank ends every rank (MPI_Abort), so none waits forever.
+int run_under_mpi(const plan::SweepSpec& spec, const std::string& db_path, const hw::HardwareCatalog& hwc,
+                  const model::ModelCatalog& mc, plan::SweepOptions o) {
+  const plan::MpiTable& mpi = plan::mpi();
+  mpi.init();
+  const int rank = mpi.rank(), size = mpi.size();
+  auto rank_file = [&](int r) { return fmt::format("{}.rank-{}-of-{}", db_path, r, size); };
+  try {
+    o.shard_index = rank;
+    o.shard_count = size;
+    if (rank != 0) o.on_progress = nullptr;
+    plan::SweepSummary sum;
+    {
+      store::SweepStore db = store::SweepStore::open(rank_file(rank), true);
+      sum = plan::run_sweep(spec, db, hwc, mc, o);
+    }
+    plan::SweepSummary all = sum;
+    all.in_shard = mpi.sum(sum.in_shard);
+    all.stored_before = mpi.sum(sum.stored_before);
+    all.computed = mpi.sum(sum.computed);
+    all.failed = mpi.sum(sum.failed);
+    mpi.barrier();
+    if (rank == 0) {
+      {
+        interrupt::Defer defer;
+        store::SweepStore db = store::SweepStore::open(db_path, true);
+        for (int r = 0; r < size; ++r) db.merge_from(rank_file(r));
+      }
+      for (int r = 0; r < size; ++r) {
+        std::error_code ec;
+        fs::remove(rank_file(r), ec);
+      }
+      plan::SweepOptions shown = o;
+      shown.shard_count = 1;
+      if (all.failed > 0 && sum.failed == 0) all.first_failure = "(on another rank; see the database)";
+      std::cout << fmt::format("mpi: {} ranks, ", size);
+      report_summary(spec, all, shown, db_path);
+    }
+    mpi.barrier();
+    mpi.finalize();
+    return 0;
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    for (char& c : msg) if (c == '\n') c = ' ';
+    std::cerr << "fathom: rank " << rank << ": " << msg << "\n";
+    mpi.abort(2);
+  }
 }
 
 }  // namespace
@@ -79,6 +147,10 @@ int cmd_sweep(const SweepFlags& sf) {
   };
 
   plan::SweepSummary sum;
+  if (plan::launched_by_mpi()) {
+    if (!sf.shard.empty()) throw FlagError("--shard", "expected either --shard or mpirun, found both");
+    return run_under_mpi(spec, db_path, hwc, mc, o);
+  }
   {
     // A signal stops the sweep after the batch under way (its points are kept: run the same
     // command again to go on); the process then ends with 130/143 once the database is closed.
@@ -93,18 +165,7 @@ int cmd_sweep(const SweepFlags& sf) {
     }
   }
   if (tty) std::cerr << "\n";
-  std::cout << fmt::format("sweep '{}' ({}, spec {}): {} points", spec.name, to_string(spec.command), spec.hash.substr(0, 12),
-                           sum.points);
-  if (o.shard_count > 1) std::cout << fmt::format(", shard {}/{} has {}", o.shard_index, o.shard_count, sum.in_shard);
-  std::cout << fmt::format("; {} stored before, {} computed ({} failed) into {}\n", sum.stored_before, sum.computed, sum.failed,
-                           db_path);
-  if (sum.failed > 0) {
-    std::cerr << fmt::format("fathom: warning: {} point(s) failed and are stored with their message; the first: {}\n", sum.failed,
-                             sum.first_failure);
-  }
-  if (sum.computed > 0 && sum.failed == sum.computed && sum.stored_before == 0) {
-    throw InputError(sf.spec, "expected at least one point to run, found every one failing; the first: " + sum.first_failure);
-  }
+  report_summary(spec, sum, o, db_path);
   return 0;
 }
 

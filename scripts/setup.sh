@@ -8,13 +8,14 @@ core=(build-essential cmake ninja-build pkg-config
       libyaml-cpp-dev libfmt-dev libcli11-dev nlohmann-json3-dev
       libeigen3-dev libceres-dev libsqlite3-dev sqlite3
       libgtest-dev libgmock-dev libbenchmark-dev
-      clang libclang-rt-14-dev)  # clang and its runtimes: the libFuzzer harnesses (scripts/fuzz.sh)
+      clang libclang-rt-14-dev   # clang and its runtimes: the libFuzzer harnesses (scripts/fuzz.sh)
+      libopenmpi-dev openmpi-bin)  # sweeps under mpirun (docs/sweeps.md); tested in CI
 extra=()
 for arg in "$@"; do
   case "$arg" in
     --with-gui) extra+=(qt6-base-dev qt6-charts-dev libqt6opengl6-dev xvfb) ;;
     --with-python) extra+=(pybind11-dev python3-dev) ;;
-    --with-mpi) extra+=(libopenmpi-dev openmpi-bin) ;;
+    --with-mpi) ;;  # MPI is part of the core set now; the option stays for old scripts
     *) echo "setup.sh: unknown option '$arg' (expected --with-gui, --with-python or --with-mpi)" >&2; exit 2 ;;
   esac
 done

@@ -65,6 +65,8 @@ struct SweepFlags {
 };
 int cmd_sweep(const SweepFlags& flags);
 int cmd_sweep_export(const std::string& db, const std::string& which, const CommonFlags& f);
+int cmd_sweep_curve(const std::string& db, const std::string& which, const std::string& metric, double slo_s,
+                    const CommonFlags& f);
 int cmd_sweep_merge(const std::string& out, const std::vector<std::string>& inputs);
 
 struct FitFlags {

@@ -303,6 +303,14 @@ int main(int argc, char** argv) {
   swexp->add_option("database", sw_db, "Sweep database")->required();
   swexp->add_option("--sweep", sw_which, "The sweep's name or spec-hash prefix, when the file holds several");
   add_common(swexp);
+  std::string curve_metric = "ttft_p99_s";
+  double curve_slo = 0;
+  auto* swcurve = swp->add_subcommand("curve", "Fit latency against arrival rate on a rate sweep: knee and highest rate meeting an SLO");
+  swcurve->add_option("database", sw_db, "Sweep database")->required();
+  swcurve->add_option("--sweep", sw_which, "The sweep's name or spec-hash prefix, when the file holds several");
+  swcurve->add_option("--metric", curve_metric, "Latency metric to fit (default ttft_p99_s; docs/metrics.md)");
+  swcurve->add_option("--slo", curve_slo, "Objective for the metric, seconds: report the highest rate meeting it");
+  add_common(swcurve);
   auto* swmerge = swp->add_subcommand("merge", "Join sweep databases (shards, MPI ranks) into one");
   swmerge->add_option("output", merge_out, "Database to merge into (created if absent)")->required();
   swmerge->add_option("inputs", merge_in, "Databases to merge from")->required();
@@ -344,6 +352,7 @@ int main(int argc, char** argv) {
       return cli::cmd_sweep_export(sw_db, sw_which, common);
     }
     if (swmerge->parsed()) return cli::cmd_sweep_merge(merge_out, merge_in);
+    if (swcurve->parsed()) return cli::cmd_sweep_curve(sw_db, sw_which, curve_metric, curve_slo, common);
     if (swp->parsed()) {
       if (swflags.spec.empty()) throw FlagError("sweep", "expected a sweep spec (fathom sweep SPEC.yaml), found none");
       return cli::cmd_sweep(swflags);

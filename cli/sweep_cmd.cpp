@@ -2,12 +2,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "common/error.h"
@@ -17,6 +19,7 @@
 #include "hw/catalog.h"
 #include "plan/mpi_module.h"
 #include "plan/sweep.h"
+#include "plan/sweep_curve.h"
 #include "plan/sweep_export.h"
 #include "sim/model/model_catalog.h"
 
@@ -180,6 +183,81 @@ int cmd_sweep_export(const std::string& db_path, const std::string& which, const
   std::ostringstream os;
   if (f.format == "json") plan::export_json(os, db, s);
   else plan::export_csv(os, db, s);
+  emit(os.str(), f);
+  return 0;
+}
+
+int cmd_sweep_curve(const std::string& db_path, const std::string& which, const std::string& metric, double slo_s,
+                    const CommonFlags& f) {
+  if (f.format != "table" && f.format != "json" && f.format != "csv") {
+    throw FlagError("--format", "expected table, json or csv, found '" + f.format + "'");
+  }
+  if (!(slo_s >= 0) || !std::isfinite(slo_s)) throw FlagError("--slo", fmt::format("expected seconds >= 0, found {}", slo_s));
+  std::error_code ec;
+  if (!fs::is_regular_file(db_path, ec)) throw InputError(db_path, "expected a sweep database, found no such file");
+  const store::SweepStore db = store::SweepStore::open(db_path, false);
+  const store::SweepInfo s = plan::pick_sweep(db, which, db_path);
+  plan::CurveOptions o;
+  o.metric = metric;
+  o.slo_s = slo_s;
+  const auto groups = plan::fit_curves(db, s, o, db_path);
+  std::ostringstream os;
+  auto num = [](double v) { return std::isfinite(v) ? fmt::format("{:.4g}", v) : std::string("-"); };
+  if (f.format == "json") {
+    nlohmann::ordered_json doc = nlohmann::ordered_json::object();
+    doc["sweep"] = s.name;
+    doc["metric"] = metric;
+    doc["law"] = "latency_load: W = L0 + c*rho/(1 - rho), rho = lambda/mu";
+    if (slo_s > 0) doc["slo_s"] = slo_s;
+    doc["groups"] = nlohmann::ordered_json::array();
+    for (const auto& g : groups) {
+      nlohmann::ordered_json j = {{"group", g.label}, {"points", g.points}, {"fitted", g.fitted}, {"ok", g.ok}};
+      if (g.ok) {
+        j["l0_s"] = g.l0;
+        j["c_s"] = g.c;
+        j["mu_req_per_s"] = g.mu;
+        j["r2"] = g.r2;
+        j["knee_req_per_s"] = {g.knee, g.knee_lo, g.knee_hi};
+        if (slo_s > 0) j["max_rate_meeting_slo_req_per_s"] = {g.slo_rate, g.slo_lo, g.slo_hi};
+        j["slo_rate_capped_by_overload"] = g.slo_capped;
+      }
+      j["overloaded_from_req_per_s"] = g.overloaded_from;
+      j["capacity_req_per_s"] = g.capacity_req_per_s;
+      j["message"] = g.message;
+      doc["groups"].push_back(j);
+    }
+    os << doc.dump(1) << "\n";
+  } else if (f.format == "csv") {
+    os << "group,points,fitted,l0_s,c_s,mu_req_per_s,r2,knee,knee_lo,knee_hi,slo_rate,slo_lo,slo_hi,overloaded_from,capacity,message\n";
+    for (const auto& g : groups) {
+      os << fmt::format("\"{}\",{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"\n", g.label, g.points, g.fitted, g.l0, g.c, g.mu, g.r2,
+                        g.knee, g.knee_lo, g.knee_hi, g.slo_rate, g.slo_lo, g.slo_hi, g.overloaded_from, g.capacity_req_per_s,
+                        g.message);
+    }
+  } else {
+    os << fmt::format("sweep '{}': {} against arrival rate, fitted W = L0 + c·ρ/(1 − ρ), ρ = λ/μ on the stable points\n", s.name,
+                      metric);
+    os << fmt::format("{:<40} {:>6} {:>9} {:>9} {:>8} {:>6} {:>24}", "group", "fitted", "L0 (s)", "c (s)", "μ (req/s)", "R²",
+                      "knee req/s [95%]");
+    if (slo_s > 0) os << fmt::format(" {:>26}", fmt::format("≤ {} s req/s [95%]", slo_s));
+    os << fmt::format(" {:>12}\n", "overload ≥");
+    for (const auto& g : groups) {
+      os << fmt::format("{:<40} {:>6}", g.label.empty() ? "(all)" : g.label, g.fitted);
+      if (g.ok) {
+        os << fmt::format(" {:>9} {:>9} {:>9} {:>6} {:>24}", num(g.l0), num(g.c), num(g.mu), num(g.r2),
+                          fmt::format("{} [{}, {}]", num(g.knee), num(g.knee_lo), num(g.knee_hi)));
+        if (slo_s > 0) {
+          os << fmt::format(" {:>26}", g.slo_rate > 0 ? fmt::format("{}{} [{}, {}]", g.slo_capped ? "≤" : "", num(g.slo_rate),
+                                                                    num(g.slo_lo), num(g.slo_hi))
+                                                      : std::string("none"));
+        }
+      } else {
+        os << "  " << g.message;
+      }
+      os << fmt::format(" {:>12}\n", g.overloaded_from > 0 ? num(g.overloaded_from) : std::string("-"));
+      if (g.ok && !g.message.empty()) os << "  note: " << g.message << "\n";
+    }
+  }
   emit(os.str(), f);
   return 0;
 }

@@ -125,6 +125,14 @@ grep -q "run it again to continue" "$tmp/i.err"; check "SIGINT: says how to go o
 "$FATHOM" sweep "$tmp/serve.yaml" --db "$tmp/i.db" --progress none | grep -q "stored before"; check "SIGINT: next run resumes" $?
 "$FATHOM" sweep export "$tmp/i.db" -o "$tmp/i.csv"; cmp -s "$tmp/ref.csv" "$tmp/i.csv"; check "SIGINT then resume: identical export" $?
 
+# Curves from the rate sweep: one fitted group per token budget, with a knee.
+"$FATHOM" sweep curve "$tmp/ref.db" --slo 1 --format json > "$tmp/curve.json"
+[ "$(grep -c '"ok": true' "$tmp/curve.json")" = 4 ] && grep -q '"knee_req_per_s"' "$tmp/curve.json"
+check "sweep curve: 4 groups fitted with a knee" $?
+expect_bad_early() { "$@" > /dev/null 2> "$tmp/err"; [ $? = 2 ] && [ "$(wc -l < "$tmp/err")" = 1 ]; }
+expect_bad_early "$FATHOM" sweep curve "$tmp/est.j1.db"; check "sweep curve on an estimate sweep: exit 2, one line" $?
+expect_bad_early "$FATHOM" sweep curve "$tmp/ref.db" --metric ttft_p98_s; check "sweep curve with an unknown metric: exit 2" $?
+
 # Progress as JSON lines for other programs; nothing on a non-terminal by default.
 "$FATHOM" sweep "$tmp/small.yaml" --db "$tmp/p.db" --progress jsonl 2> "$tmp/p.err" > /dev/null
 tail -1 "$tmp/p.err" | grep -q '^{"done":12,"total":12,"failed":0,'; check "--progress jsonl ends with done = total" $?

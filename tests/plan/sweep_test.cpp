@@ -11,7 +11,12 @@
 #include "catalog_fixture.h"
 #include "common/error.h"
 #include "common/version.h"
+#include "plan/sweep_curve.h"
 #include "plan/sweep_spec.h"
+
+#include <fmt/format.h>
+
+#include "common/yaml.h"
 
 namespace fathom::plan {
 namespace {
@@ -134,6 +139,70 @@ TEST(Sweep, StoredPointsReproduceFromTheirTextAlone) {
   // The overloaded point (30 req/s on one H100) and the stable one (2 req/s) say so.
   EXPECT_EQ(rows[0].verdict, "stable");
   EXPECT_EQ(rows[2].verdict, "overloaded");
+}
+
+}  // namespace fathom::plan
+
+namespace fathom::plan {
+
+// Curves: points that follow W = L0 + c·ρ/(1 − ρ) exactly give back L0, c, μ, the knee
+// μ·L0/(L0 + c) and the SLO rate μ·(S − L0)/(S − L0 + c); overloaded points bound the SLO rate
+// and do not enter the fit.
+TEST(SweepCurve, RecoversTheLawAndItsKneeAndCapsAtOverload) {
+  const std::string path = (std::filesystem::temp_directory_path() / ("fathom_curve_" + std::to_string(::getpid()) + ".db")).string();
+  std::filesystem::remove(path);
+  const double l0 = 0.2, c = 0.05, mu = 20;
+  {
+    store::SweepStore db = store::SweepStore::open(path, true);
+    store::SweepInfo info;
+    info.spec_hash = "curve";
+    info.name = "curve";
+    info.command = "serve";
+    info.points = 24;
+    info.axes_json = R"(["serve.scheduler.token_budget","serve.workload.arrival.rate_per_s"])";
+    info.spec_text = "-";
+    const int64_t id = db.ensure_sweep(info);
+    std::vector<store::SweepPointRow> rows;
+    for (int g = 0; g < 2; ++g) {
+      for (int k = 0; k < 12; ++k) {
+        const double rate = 2.0 * (k + 1);  // 2 .. 24: 20 and above overloaded
+        store::SweepPointRow r;
+        r.point = g * 12 + k;
+        r.values_json = fmt::format(R"({{"serve.scheduler.token_budget":{},"serve.workload.arrival.rate_per_s":{}}})", 512 * (g + 1), rate);
+        r.status = "ok";
+        r.verdict = rate >= mu ? "overloaded" : "stable";
+        const double rho = rate / mu;
+        const double w = rate >= mu ? 100.0 : l0 + c * rho / (1 - rho);
+        r.metrics_json = fmt::format(R"({{"ttft_p99_s":{},"served_req_per_s":{}}})", yaml_number(w), rate >= mu ? mu : rate);
+        r.scenario_hash = "h";
+        rows.push_back(r);
+      }
+    }
+    db.add_points(id, rows);
+  }
+  const store::SweepStore db = store::SweepStore::open(path, false);
+  CurveOptions o;
+  o.slo_s = 0.5;
+  const auto groups = fit_curves(db, db.sweeps().at(0), o, path);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].label, "serve.scheduler.token_budget=512");
+  for (const auto& g : groups) {
+    ASSERT_TRUE(g.ok) << g.message;
+    EXPECT_EQ(g.fitted, 9);  // 2..18 req/s
+    EXPECT_NEAR(g.l0, l0, 1e-6);
+    EXPECT_NEAR(g.c, c, 1e-6);
+    EXPECT_NEAR(g.mu, mu, 1e-5);
+    EXPECT_NEAR(g.knee, mu * l0 / (l0 + c), 1e-5);
+    EXPECT_NEAR(g.slo_rate, mu * (0.5 - l0) / (0.5 - l0 + c), 1e-5);
+    EXPECT_FALSE(g.slo_capped);
+    EXPECT_EQ(g.overloaded_from, 20);
+    EXPECT_EQ(g.capacity_req_per_s, mu);
+    EXPECT_LE(g.knee_lo, g.knee);
+    EXPECT_GE(g.knee_hi, g.knee);
+  }
+  o.metric = "nope";
+  EXPECT_THROW(fit_curves(db, db.sweeps().at(0), o, path), FlagError);
+  std::filesystem::remove(path);
 }
 
 }  // namespace fathom::plan

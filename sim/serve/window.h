@@ -4,9 +4,9 @@
 //
 // Window: warm-up is cut by MSER-5 (White 1997; White, Cobb and Spratt 2000) on the number of
 // requests in the system seen by each arrival; the window ends at the last arrival, so the drain
-// after it is excluded. Intervals: sectioning (batch means) over 20 batches of consecutive
+// after it is excluded. Intervals: sectioning (batch means) over 10 batches of consecutive
 // arrivals in the window, Student t with B − 1 degrees of freedom (Law and Kelton, "Simulation
-// Modeling and Analysis", 5th ed., §9.5.3; Asmussen and Glynn, "Stochastic Simulation", 2007,
+// Modeling and Analysis", 5th ed., ch. 9, §9.5; Asmussen and Glynn, "Stochastic Simulation", 2007,
 // §III.5a). Verdict: least-squares slope of the time-average number in system over the batches,
 // with its t interval. Memory is fixed: at most 1024 cells of 8 bytes and 128 blocks with three
 // section histograms each, whatever the number of requests.

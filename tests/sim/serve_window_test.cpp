@@ -59,8 +59,8 @@ const Service& service() {
   return s;
 }
 
-// Erlang's M/D/1 waiting-time distribution (Erlang 1909; Franx, Oper. Res. Letters 29, 2001,
-// eq. 1 with c = 1): P(W ≤ x) = (1 − ρ) Σ_{k=0}^{⌊x/D⌋} [λ(kD − x)]^k / k! · e^{−λ(kD − x)}.
+// Erlang's M/D/1 waiting-time distribution (Erlang 1909; see Franx, Oper. Res. Letters 29, 2001,
+// with c = 1): P(W ≤ x) = (1 − ρ) Σ_{k=0}^{⌊x/D⌋} [λ(kD − x)]^k / k! · e^{−λ(kD − x)}.
 double md1_wait_cdf(double x, double lambda, double d) {
   double sum = 0;
   for (int k = 0; k <= static_cast<int>(std::floor(x / d)); ++k) {
@@ -161,7 +161,9 @@ TEST(ServeSaturation, HalfCapacityThroughputIntervalHoldsTheOfferedRate) {
 // value in at least 9 runs. The references are closed-form, not estimates: λ and 16λ for the
 // throughputs, λ·P(W ≤ SLO − D) for the goodput, Pollaczek–Khinchine W_q = ρD/(2(1 − ρ)) for
 // the means and Erlang's M/D/1 distribution for the p99s. The chance that a correct 95% interval
-// misses more than one of ten is 8.6%; the seeds are fixed, so the test is deterministic.
+// misses more than one of ten is 8.6%; over 300 seeds these intervals covered 97% (throughputs),
+// 92% (goodput), 94% (means) and 89% (p99s) of runs (docs/metrics.md, "Intervals"). The seeds
+// are fixed, so the test is deterministic.
 TEST(ServeWindow, IntervalsHoldTheExactValuesInNineOfTenSeeds) {
 #ifdef FATHOM_SANITIZED
   const int64_t n = 4000;

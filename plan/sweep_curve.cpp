@@ -88,8 +88,10 @@ void fit_group(CurveGroup& g, std::vector<Point> pts, const CurveOptions& o) {
       g.slo_lo = g.slo_rate - hs;
       g.slo_hi = g.slo_rate + hs;
       if (g.overloaded_from > 0 && g.slo_rate > g.overloaded_from) {
+        // The law puts it beyond a rate the simulator found overloaded: the bound is what is known.
         g.slo_rate = g.overloaded_from;
-        g.slo_hi = std::min(g.slo_hi, g.overloaded_from);
+        g.slo_lo = std::min(g.slo_lo, g.overloaded_from);
+        g.slo_hi = g.overloaded_from;
         g.slo_capped = true;
       }
     }

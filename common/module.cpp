@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "common/error.h"
+
 namespace fathom {
 
 std::string module_path(const std::string& file, const char* env_var) {
@@ -26,6 +28,14 @@ void* load_module_symbol(const std::string& path, const char* symbol, std::strin
   void* sym = ::dlsym(handle, symbol);
   if (sym == nullptr) error = std::string("no entry point ") + symbol + " (a module from another Fathom version?)";
   return sym;
+}
+
+void* require_module_symbol(const std::string& file, const char* env_var, const char* symbol, const std::string& what) {
+  const std::string path = module_path(file, env_var);
+  std::string why;
+  void* p = load_module_symbol(path, symbol, why);
+  if (p == nullptr) throw Error(path + ": expected " + what + ", found it missing or unloadable: " + why);
+  return p;
 }
 
 }  // namespace fathom

@@ -13,4 +13,8 @@ std::string module_path(const std::string& file, const char* env_var);
 // either fails.
 void* load_module_symbol(const std::string& path, const char* symbol, std::string& error);
 
+// The entry point `symbol` of module `file` (located as module_path(file, env_var) says), or
+// fathom::Error "PATH: expected WHAT, found it missing or unloadable: WHY".
+void* require_module_symbol(const std::string& file, const char* env_var, const char* symbol, const std::string& what);
+
 }  // namespace fathom

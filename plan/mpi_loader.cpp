@@ -21,13 +21,9 @@ const MpiTable& mpi() {
   static const MpiTable* t = nullptr;
   static std::once_flag once;
   std::call_once(once, [] {
-    const std::string path = module_path(kMpiModuleFile, "FATHOM_MPI_MODULE");
-    std::string why;
-    auto entry = reinterpret_cast<MpiModuleEntry>(load_module_symbol(path, kMpiModuleEntry, why));
-    if (entry == nullptr) {
-      throw Error(path + ": expected Fathom's MPI module (a build with -DFATHOM_WITH_MPI=ON, scripts/setup.sh --with-mpi) "
-                         "to run a sweep under mpirun, found it missing or unloadable: " + why);
-    }
+    auto entry = reinterpret_cast<MpiModuleEntry>(require_module_symbol(
+        kMpiModuleFile, "FATHOM_MPI_MODULE", kMpiModuleEntry,
+        "Fathom's MPI module (a build with Open MPI installed, -DFATHOM_WITH_MPI=ON) to run a sweep under mpirun"));
     t = entry();
   });
   return *t;

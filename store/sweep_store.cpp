@@ -35,6 +35,18 @@ SweepInfo read_sweep(const Statement& st) {
   return s;
 }
 
+int64_t insert_sweep(Database& db, const SweepInfo& info) {
+  Statement st(db, "INSERT INTO sweeps(spec_hash, name, command, points, axes_json, spec_text) VALUES (?,?,?,?,?,?)");
+  st.bind(1, info.spec_hash);
+  st.bind(2, info.name);
+  st.bind(3, info.command);
+  st.bind(4, info.points);
+  st.bind(5, info.axes_json);
+  st.bind(6, info.spec_text);
+  st.run();
+  return sqlite3_last_insert_rowid(db.handle());
+}
+
 }  // namespace
 
 std::optional<SweepInfo> SweepStore::find_sweep(const std::string& spec_hash) const {
@@ -61,16 +73,7 @@ int64_t SweepStore::ensure_sweep(const SweepInfo& info) {
     return s->id;
   }
   Transaction t(impl_->db);
-  Statement st(impl_->db,
-               "INSERT INTO sweeps(spec_hash, name, command, points, axes_json, spec_text) VALUES (?,?,?,?,?,?)");
-  st.bind(1, info.spec_hash);
-  st.bind(2, info.name);
-  st.bind(3, info.command);
-  st.bind(4, info.points);
-  st.bind(5, info.axes_json);
-  st.bind(6, info.spec_text);
-  st.run();
-  const int64_t id = sqlite3_last_insert_rowid(impl_->db.handle());
+  const int64_t id = insert_sweep(impl_->db, info);
   t.commit();
   return id;
 }
@@ -167,16 +170,7 @@ int64_t SweepStore::merge_from(const std::string& other) {
       }
       id = mine->id;
     } else {
-      Statement st(impl_->db,
-                   "INSERT INTO sweeps(spec_hash, name, command, points, axes_json, spec_text) VALUES (?,?,?,?,?,?)");
-      st.bind(1, s.spec_hash);
-      st.bind(2, s.name);
-      st.bind(3, s.command);
-      st.bind(4, s.points);
-      st.bind(5, s.axes_json);
-      st.bind(6, s.spec_text);
-      st.run();
-      id = sqlite3_last_insert_rowid(impl_->db.handle());
+      id = insert_sweep(impl_->db, s);
     }
     const int64_t before = static_cast<int64_t>(done_points(id).size());
     insert_points(impl_->db, id, src.points(s.id));

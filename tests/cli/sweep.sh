@@ -18,7 +18,7 @@ fail=0
 check() {  # name, status (0 = pass)
   if [ "$2" = 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
 }
-points=200 requests=10000
+points=400 requests=4000
 if [ -n "${FATHOM_SANITIZED:-}" ]; then points=40 requests=2000; fi
 
 cat > "$tmp/est.yaml" <<EOF
@@ -98,7 +98,7 @@ for attempt in $(seq 1 40); do
   "$FATHOM" sweep "$tmp/serve.yaml" --db "$tmp/k.db" --jobs 2 --progress none > /dev/null 2>&1 &
   pid=$!
   if [ "$kills" -lt 6 ]; then
-    sleep "0.$((RANDOM % 7 + 2))"
+    sleep "0.$((RANDOM % 5 + 1))"
     if kill -9 "$pid" 2> /dev/null; then kills=$((kills + 1)); fi
     wait "$pid" 2> /dev/null
   else

@@ -1,6 +1,7 @@
 #include "fit/fitter.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <mutex>
 #include <numeric>
@@ -627,7 +628,7 @@ Interval interval(std::vector<double> v, double level) {
 }  // namespace
 
 BootstrapResult bootstrap(const Law& law, const Dataset& data, const Options& o, const FitResult& best,
-                          int resamples, double level) {
+                          int resamples, double level, const BootstrapControl& control) {
   if (resamples < 1) throw FlagError("--bootstrap", "expected at least 1 resample, found " + std::to_string(resamples));
   if (!(level > 0 && level < 1)) throw FlagError("--level", "expected a level in (0, 1), found " + num(level));
   check_problem(law, data, o);
@@ -635,7 +636,7 @@ BootstrapResult bootstrap(const Law& law, const Dataset& data, const Options& o,
   std::vector<std::vector<double>> params(static_cast<size_t>(resamples));
   std::vector<std::vector<double>> derived(static_cast<size_t>(resamples));
   std::vector<char> ok(static_cast<size_t>(resamples), 0), converged(static_cast<size_t>(resamples), 0);
-  parallel_for(static_cast<size_t>(resamples), o.threads, [&](size_t s) {
+  auto refit = [&](size_t s) {
     Rng rng(o.seed, 0xB0075ULL + s);
     std::vector<size_t> rows(n);
     for (auto& i : rows) i = static_cast<size_t>(rng.below(n));
@@ -647,7 +648,31 @@ BootstrapResult bootstrap(const Law& law, const Dataset& data, const Options& o,
     derived[s] = law.derived_values(params[s].data());
     ok[s] = 1;
     converged[s] = out.converged ? 1 : 0;
+  };
+  // Progress under a lock, so that calls never overlap and `done` only rises; every 1% or so.
+  const int64_t total = resamples;
+  const int64_t step = std::max<int64_t>(1, total / 100);
+  std::mutex progress_mu;
+  int64_t done = 0, reported = 0;
+  std::atomic<bool> stopped{false};
+  if (control.on_progress) control.on_progress(0, total);
+  parallel_for(static_cast<size_t>(resamples), o.threads, [&](size_t s) {
+    if (stopped.load(std::memory_order_relaxed)) return;
+    if (control.cancel != nullptr && control.cancel->load(std::memory_order_relaxed)) {
+      stopped = true;
+      return;
+    }
+    refit(s);
+    std::lock_guard<std::mutex> lock(progress_mu);
+    ++done;
+    if (control.on_progress && (done - reported >= step || done == total)) {
+      reported = done;
+      control.on_progress(done, total);
+    }
   });
+  if (stopped) {
+    throw Cancelled("bootstrap: cancelled after " + std::to_string(done) + " of " + std::to_string(total) + " resamples");
+  }
   BootstrapResult b;
   b.resamples = resamples;
   b.level = level;

@@ -4,7 +4,9 @@
 // bootstrap intervals, goodness of fit and an extrapolation check. Starts and resamples run in
 // parallel; each is deterministic and results are combined in index order, so the numbers are
 // the same on any thread count.
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -103,10 +105,22 @@ struct BootstrapResult {
   std::vector<Interval> params;   // per parameter (fixed: the value, zero width)
   std::vector<Interval> derived;  // per derived quantity
 };
+// Progress and cancellation of a bootstrap, for a front end to draw and to stop it.
+struct BootstrapControl {
+  // Called with (resamples refitted, resamples): once at the start with (0, resamples), after
+  // each further 1% or so, and once at the end with (resamples, resamples). Calls come from the
+  // worker threads but one at a time, with `done` rising monotonically. Keep it cheap. Default: none.
+  std::function<void(int64_t done, int64_t total)> on_progress;
+  // Read (relaxed) before each resample; once it is true no further resample starts, and the
+  // call throws fathom::Cancelled when those under way have finished (one refit each, typically
+  // milliseconds). Must outlive the call. Default: none.
+  const std::atomic<bool>* cancel = nullptr;
+};
 // Resamples the points with replacement `resamples` times (resample r draws from the stream
-// (seed, r)), refits each from the best parameters, and reports percentile intervals.
+// (seed, r)), refits each from the best parameters, and reports percentile intervals. The result
+// is the same on any thread count and whether or not `control` has a callback.
 BootstrapResult bootstrap(const Law& law, const Dataset& data, const Options& options, const FitResult& best,
-                          int resamples, double level = 0.95);
+                          int resamples, double level = 0.95, const BootstrapControl& control = {});
 
 struct ExtrapolationPoint {
   std::vector<double> x;

@@ -48,8 +48,8 @@ double predict(const Law& law, const std::vector<double>& p, const std::vector<d
   return table().predict(law, p, x);
 }
 BootstrapResult bootstrap(const Law& law, const Dataset& d, const Options& o, const FitResult& best, int resamples,
-                          double level) {
-  return table().bootstrap(law, d, o, best, resamples, level);
+                          double level, const BootstrapControl& control) {
+  return table().bootstrap(law, d, o, best, resamples, level, control);
 }
 ExtrapolationResult extrapolate(const Law& law, const Dataset& d, const Options& o, size_t variable, double fraction) {
   return table().extrapolate(law, d, o, variable, fraction);

@@ -13,6 +13,7 @@ const SolverTable kTable{
 }  // namespace
 }  // namespace fathom::fit
 
-extern "C" __attribute__((visibility("default"))) const fathom::fit::SolverTable* fathom_fit_solver_v1() {
+// The name must match kSolverModuleEntry.
+extern "C" __attribute__((visibility("default"))) const fathom::fit::SolverTable* fathom_fit_solver_v2() {
   return &fathom::fit::kTable;
 }

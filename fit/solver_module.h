@@ -26,13 +26,16 @@ struct SolverTable {
   double (*objective)(const Law&, const Dataset&, const Options&, const std::vector<double>&);
   Metrics (*metrics)(const Law&, const Dataset&, const Options&, const std::vector<double>&);
   double (*predict)(const Law&, const std::vector<double>&, const std::vector<double>&);
-  BootstrapResult (*bootstrap)(const Law&, const Dataset&, const Options&, const FitResult&, int, double);
+  BootstrapResult (*bootstrap)(const Law&, const Dataset&, const Options&, const FitResult&, int, double,
+                               const BootstrapControl&);
   ExtrapolationResult (*extrapolate)(const Law&, const Dataset&, const Options&, size_t, double);
   Dataset (*subset)(const Dataset&, const std::vector<size_t>&);
 };
 
-// The module's one exported symbol returns the table; bump the version when the table changes.
-inline constexpr const char* kSolverModuleEntry = "fathom_fit_solver_v1";
+// The module's one exported symbol returns the table; bump the version when the table changes
+// (v2: bootstrap takes a BootstrapControl), so that a stale module is refused by name rather than
+// called with the wrong arguments.
+inline constexpr const char* kSolverModuleEntry = "fathom_fit_solver_v2";
 inline constexpr const char* kSolverModuleFile = "libfathom_fit_solver.so";
 using SolverModuleEntry = const SolverTable* (*)();
 

@@ -1,5 +1,6 @@
 #include "sim/serve/validate.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -42,14 +43,52 @@ ServeConfig single_sequence(const hw::GpuSpec& gpu) {
   return c;
 }
 
+// Forwards progress of a sequence of steps (simulations or table rows) as one count: at most
+// every 1% of the total, always at the end.
+class Progress {
+ public:
+  Progress(const ValidationControl& c, int64_t total) : c_(c), total_(total), step_(std::max<int64_t>(1, total / 100)) {
+    if (c_.on_progress) c_.on_progress(0, total_);
+  }
+  // Work done so far (capped at the total, so a run that ends early never overshoots).
+  void at(int64_t done) {
+    done = std::min(done, total_);
+    if (!c_.on_progress || done <= reported_) return;
+    if (done - reported_ >= step_ || done == total_) {
+      reported_ = done;
+      c_.on_progress(done, total_);
+    }
+  }
+  void cancel_point() const {
+    if (c_.cancel != nullptr && c_.cancel->load(std::memory_order_relaxed)) {
+      throw Cancelled("validation: cancelled after " + std::to_string(reported_) + " of " + std::to_string(total_));
+    }
+  }
+  // Options for one simulation whose progress counts from `offset`.
+  ServeOptions options(int64_t offset) {
+    ServeOptions o;
+    o.cancel = c_.cancel;
+    if (c_.on_progress) o.on_progress = [this, offset](int64_t d, int64_t) { at(offset + d); };
+    return o;
+  }
+  void finish() { at(total_); }
+
+ private:
+  const ValidationControl& c_;
+  int64_t total_, step_, reported_ = 0;
+};
+
 }  // namespace
 
 std::vector<QueueCheck> validate_queueing(const hw::HardwareCatalog& hardware, const model::ModelCatalog& models,
-                                          int64_t requests, uint64_t seed) {
+                                          int64_t requests, uint64_t seed, const ValidationControl& control) {
   const model::ModelSpec* m = models.find("llama-3.1-8b");
   const hw::GpuSpec* gpu = hardware.find_gpu("h100-sxm");
   if (!m || !gpu) throw InputError("catalog", "expected llama-3.1-8b and h100-sxm in the catalog for the queueing checks");
   std::vector<QueueCheck> out;
+  const int64_t geometric_probe = std::min<int64_t>(200000, requests);
+  Progress progress(control, 1 + geometric_probe + 4 * requests);
+  int64_t offset = 0;
   for (const bool deterministic : {true, false}) {
     ServeConfig c = single_sequence(*gpu);
     auto& w = c.workload;
@@ -69,19 +108,20 @@ std::vector<QueueCheck> validate_queueing(const hw::HardwareCatalog& hardware, c
     }
     // The mean service time, measured by the simulator itself on a lightly loaded run.
     ServeConfig probe = c;
-    probe.workload.requests = deterministic ? 1 : std::min<int64_t>(200000, requests);
+    probe.workload.requests = deterministic ? 1 : geometric_probe;
     probe.workload.arrival.kind = ArrivalSpec::Kind::kPoisson;
     probe.workload.arrival.rate_per_s = 1e-3;
     // One sequence at a time: requests complete in arrival order, so the streamed sums are
     // those of the records in arrival order.
     double mean_s = 0, tokens = 0;
-    ServeOptions po;
+    ServeOptions po = progress.options(offset);
     po.seed = seed + 1000;
     po.on_request_done = [&](int64_t, const RequestRecord& rec) {
       mean_s += des::to_s(rec.finish_ns - rec.scheduled_ns);
       tokens += rec.output;
     };
     const ServeResult pr = simulate(make_serve_scenario(*m, *gpu, 1, {}, probe), po);
+    offset += probe.workload.requests;
     mean_s /= static_cast<double>(pr.requests);
     if (!deterministic) {
       // Use the distribution's exact mean step count with the measured time per token.
@@ -92,9 +132,10 @@ std::vector<QueueCheck> validate_queueing(const hw::HardwareCatalog& hardware, c
       run.workload.requests = requests;
       run.workload.arrival.kind = ArrivalSpec::Kind::kPoisson;
       run.workload.arrival.rate_per_s = rho / mean_s;
-      ServeOptions o;
+      ServeOptions o = progress.options(offset);
       o.seed = seed;
       const ServeResult r = simulate(make_serve_scenario(*m, *gpu, 1, {}, run), o);
+      offset += requests;
       QueueCheck q;
       q.name = deterministic ? "M/D/1" : "M/M/1";
       q.rho = rho;
@@ -109,11 +150,13 @@ std::vector<QueueCheck> validate_queueing(const hw::HardwareCatalog& hardware, c
       out.push_back(q);
     }
   }
+  progress.finish();
   return out;
 }
 
 train::ValidationTable validate_trtllm(const std::string& csv_path, const hw::HardwareCatalog& hardware,
-                                       const model::ModelCatalog& models, int64_t requests) {
+                                       const model::ModelCatalog& models, int64_t requests,
+                                       const ValidationControl& control) {
   train::ValidationTable t;
   t.name = "TensorRT-LLM maximum throughput";
   t.source = "NVIDIA TensorRT-LLM v0.17 perf-overview.md (trtllm-bench, FP8)";
@@ -124,7 +167,10 @@ train::ValidationTable validate_trtllm(const std::string& csv_path, const hw::Ha
   model::Precision p;
   p.weights = DType::kFp8;
   p.kv_cache = DType::kFp8;
+  Progress progress(control, static_cast<int64_t>(csv.rows()));
   for (size_t i = 0; i < csv.rows(); ++i) {
+    progress.cancel_point();
+    progress.at(static_cast<int64_t>(i));
     const std::string where = fmt::format("{}:{}", csv_path, csv.line(i));
     const model::ModelSpec* m = models.find(csv.cell(i, cm));
     if (!m) throw InputError(where, fmt::format("expected a catalog model, found '{}'", csv.cell(i, cm)));
@@ -161,7 +207,9 @@ train::ValidationTable validate_trtllm(const std::string& csv_path, const hw::Ha
     row.config = fmt::format("tp{} {}/{}", tp, in, outl);
     row.measured = csv.number(i, cv);
     try {
-      const ServeResult r = simulate(make_serve_scenario(*m, gpu, tp, p, c));
+      ServeOptions o;
+      o.cancel = control.cancel;
+      const ServeResult r = simulate(make_serve_scenario(*m, gpu, tp, p, c), o);
       row.predicted = r.output_throughput;
       row.error = row.predicted / row.measured - 1.0;
     } catch (const ConfigError& e) {
@@ -171,6 +219,7 @@ train::ValidationTable validate_trtllm(const std::string& csv_path, const hw::Ha
     }
     t.rows.push_back(row);
   }
+  progress.finish();
   t.summarise();
   return t;
 }

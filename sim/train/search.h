@@ -3,7 +3,9 @@
 // size, recomputation mode and ZeRO stage for a model on a GPU count (or several), ranked by
 // time to train, cost or MFU, with memory as a constraint. Rejected layouts are counted by
 // reason. Deterministic: the same inputs give the same ranking.
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,6 +29,14 @@ struct SearchOptions {
   bool vary_recompute = true;  // none, selective, full; else the base configuration's
   bool vary_zero = true;       // 0–3; else the base configuration's
   bool vary_cp = true;         // ring context parallelism; else cp = 1
+  // Called with (work done, work in all) in units of one candidate configuration (a layout
+  // counts one more): once at the start with (0, total), after each further 1% or so, and once
+  // at the end with (total, total). `total` is counted before the search, so `done` rises
+  // monotonically to it. Runs on the calling thread; keep it cheap. Default: none.
+  std::function<void(int64_t done, int64_t total)> on_progress;
+  // Read (relaxed) before every candidate (microseconds apart); once it is true the search throws
+  // fathom::Cancelled. Must outlive the call. Default: none.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct Rejection {
@@ -44,6 +54,8 @@ struct SearchResult {
 
 // `base` supplies what the search does not vary: sequence length, global batch, optimizer,
 // precision, overlap, offload, attention and dropout settings (and recompute/ZeRO when not varied).
+// The result does not depend on whether on_progress is set. Throws fathom::Cancelled when
+// options.cancel is set during the search.
 SearchResult search(const TrainModel& model, const TrainConfig& base, const SearchOptions& options,
                     std::optional<double> train_tokens = std::nullopt);
 

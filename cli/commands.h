@@ -26,6 +26,9 @@ struct CommonFlags {
   std::string output;  // empty: standard output
   std::string profile;  // estimate/train/serve: a calibrated profile replacing the scenario's efficiencies
   std::vector<std::string> sets;  // estimate/train/serve: --set PATH=VALUE overrides, in order
+  // train, fit, validate: auto (a line on a terminal), jsonl (JSON lines on stderr) or none
+  // (cli/progress.h); checked by the command before any work.
+  std::string progress = "auto";
 };
 
 int cmd_catalog(const std::string& what, const CommonFlags& f);

@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/flag_parse.h"
+#include "cli/progress.h"
 #include "cli/report.h"
 #include "cli/table.h"
 #include "common/csv.h"
@@ -215,6 +216,7 @@ std::string list_laws() {
 
 int cmd_fit(const FitFlags& fl, const CommonFlags& f) {
   const Format fmt = parse_format(f.format);
+  const ProgressMode progress = parse_progress_mode(f.progress);
   if (fl.list) {
     emit(list_laws(), f);
     return 0;
@@ -245,7 +247,12 @@ int cmd_fit(const FitFlags& fl, const CommonFlags& f) {
   double boot_s = 0;
   if (fl.bootstrap > 0) {
     const auto t1 = std::chrono::steady_clock::now();
-    rec.boot = fit::bootstrap(*law, ld.data, o, rec.result, static_cast<int>(fl.bootstrap), fl.level);
+    // SIGINT ends the process (common/interrupt.h), so the CLI needs no cancellation token.
+    ProgressLine line("bootstrap", "resamples", progress);
+    fit::BootstrapControl control;
+    control.on_progress = line.callback();
+    rec.boot = fit::bootstrap(*law, ld.data, o, rec.result, static_cast<int>(fl.bootstrap), fl.level, control);
+    line.finish();
     boot_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   }
   if (!fl.extrapolate.empty()) {

@@ -100,6 +100,11 @@ int main(int argc, char** argv) {
         ->allow_extra_args(false);
   };
 
+  // Commands with a long library call (cli/progress.h).
+  auto add_progress = [&](CLI::App* c) {
+    c->add_option("--progress", common.progress, "auto (a line on a terminal), jsonl (JSON lines on stderr) or none");
+  };
+
   std::string what;
   auto* catalog = app.add_subcommand("catalog", "List the catalog: gpus, clusters or models");
   catalog->add_option("what", what, "gpus, clusters or models")->required();
@@ -138,6 +143,7 @@ int main(int argc, char** argv) {
   auto* top_opt = trn->add_option("--top", tflags.top, "Search: configurations to show (default 10)");
   trn->add_option("--db", tflags.db, "Also record the run in this SQLite database");
   add_common(trn);
+  add_progress(trn);
   add_scenario_flags(trn);
 
   cli::ServeFlags sflags;
@@ -166,6 +172,7 @@ int main(int argc, char** argv) {
                         "Folder with vTrain's ground_truth_single.csv and ground_truth_multi.csv "
                         "(default: shared/validation/vtrain beside the project)");
   add_common(vtraining);
+  add_progress(vtraining);
   std::string serving_csv;
   bool queueing = false;
   int64_t queue_requests = 1000000;
@@ -176,6 +183,7 @@ int main(int argc, char** argv) {
   vserving->add_option("--profile", common.profile,
                        "Calibrated profile for its GPU's rows, or 'defaults' for every row (default: the catalog's)");
   add_common(vserving);
+  add_progress(vserving);
 
   std::string chin_csv, datab_csv;
   int64_t vf_random = 10000, vf_boot = 4000, vf_threads = 0;
@@ -186,6 +194,7 @@ int main(int argc, char** argv) {
   vfitting->add_option("--bootstrap", vf_boot, "Bootstrap resamples (default 4000; at most 1000 for the data-constrained fits)");
   vfitting->add_option("--threads", vf_threads, "Threads (default 0: all cores)");
   add_common(vfitting);
+  add_progress(vfitting);
 
   cli::FitFlags fflags;
   auto* fitc = app.add_subcommand("fit", "Fit a scaling law, serving curve or formula to a CSV with Ceres (docs/fitting.md)");
@@ -215,6 +224,7 @@ int main(int argc, char** argv) {
   fitc->add_option("--extrapolate", fflags.extrapolate, "Fit the smaller points and report the error on the largest: VAR[:FRACTION] (default fraction 0.1)");
   fitc->add_option("--result", fflags.result, "Write the fitted law as YAML (for predict and optimal)");
   add_common(fitc);
+  add_progress(fitc);
 
   std::string predict_result;
   std::vector<std::string> predict_values;

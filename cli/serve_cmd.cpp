@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/report.h"
 #include "cli/table.h"
 #include "common/error.h"
@@ -291,6 +292,7 @@ int cmd_serve(const ServeFlags& sf, const CommonFlags& f) {
 
 int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests, const CommonFlags& f) {
   Format fmt_ = parse_format(f.format);
+  const ProgressMode progress = parse_progress_mode(f.progress);
   if (requests < 1000 || requests > 100'000'000) {
     throw FlagError("--queue-requests", fmt::format("expected 1000 to 100000000 requests, found {}", requests));
   }
@@ -298,9 +300,21 @@ int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests
   hwc.apply_profile_choice(f.profile, "--profile");
   auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
   const std::string path = csv.empty() ? (fs::path(data_dir()) / "validation" / "trtllm_throughput.csv").string() : csv;
-  const train::ValidationTable t = serve::validate_trtllm(path, hwc, mc);
+  // Two calls, two progress sequences (each ends at done == total). SIGINT ends the process
+  // (common/interrupt.h), so the CLI needs no cancellation token.
+  serve::ValidationControl control;
+  std::optional<ProgressLine> line;
+  line.emplace("validate serving: throughput", "rows", progress);
+  control.on_progress = line->callback();
+  const train::ValidationTable t = serve::validate_trtllm(path, hwc, mc, serve::kTrtllmRequests, control);
+  line.reset();
   std::vector<serve::QueueCheck> checks;
-  if (queueing) checks = serve::validate_queueing(hwc, mc, requests);
+  if (queueing) {
+    line.emplace("validate serving: queueing", "requests", progress);
+    control.on_progress = line->callback();
+    checks = serve::validate_queueing(hwc, mc, requests, 1, control);
+    line.reset();
+  }
   const auto longctx = serve::long_context_latency(hwc, mc);
   std::ostringstream os;
   if (fmt_ == Format::kJson) {

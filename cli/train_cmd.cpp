@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/report.h"
 #include "cli/table.h"
 #include "common/error.h"
@@ -305,6 +306,7 @@ std::vector<int64_t> parse_gpu_counts(const std::string& text, int gpus_per_node
 
 int cmd_train(const TrainFlags& tf, const CommonFlags& f) {
   Format fmt = parse_format(f.format);
+  const ProgressMode progress = parse_progress_mode(f.progress);
   if (!tf.db.empty()) check_db_flag(tf.db);
   auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
   auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
@@ -348,7 +350,11 @@ int cmd_train(const TrainFlags& tf, const CommonFlags& f) {
     }
     if (tf.top < 1 || tf.top > 100000) throw FlagError("--top", "expected a count from 1 to 100000, found " + std::to_string(tf.top));
     o.top = static_cast<size_t>(tf.top);
+    // SIGINT ends the process (common/interrupt.h), so the CLI needs no cancellation token.
+    ProgressLine line("train search", "configurations", progress);
+    o.on_progress = line.callback();
     train::SearchResult res = train::search(tm, *s.train, o, s.train->tokens);
+    line.finish();
     report_search(os, s, res, o, fmt, doc);
   }
   emit(os.str(), f);
@@ -367,15 +373,21 @@ int cmd_train(const TrainFlags& tf, const CommonFlags& f) {
 
 int cmd_validate_training(const std::string& megatron, const std::string& vtrain_dir, const CommonFlags& f) {
   Format fmt = parse_format(f.format);
+  // Progress counts the two tables (sim/train/validate.h computes each in one call).
+  ProgressLine line("validate training", "tables", parse_progress_mode(f.progress));
+  line.update(0, 2);
   auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
   const std::string meg = megatron.empty() ? (fs::path(data_dir()) / "validation" / "megatron_table1.csv").string() : megatron;
   std::vector<train::ValidationTable> tables;
   tables.push_back(train::validate_megatron(meg, hwc));
+  line.update(1, 2);
   // Default: ../shared/validation/vtrain beside the project (data_dir() is <project>/data).
   const std::string vt = vtrain_dir.empty()
                              ? (fs::path(data_dir()).parent_path().parent_path() / "shared" / "validation" / "vtrain").string()
                              : vtrain_dir;
   tables.push_back(train::validate_vtrain(vt, hwc));
+  line.update(2, 2);
+  line.finish();
   std::ostringstream os;
   report_validation(os, tables, fmt);
   emit(os.str(), f);

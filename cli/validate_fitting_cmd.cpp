@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/report.h"
 #include "cli/table.h"
 #include "common/csv.h"
@@ -59,6 +60,8 @@ int cmd_validate_fitting(const std::string& chinchilla, const std::string& datab
                          int64_t resamples, int64_t threads, const CommonFlags& f) {
   const Format fmt = parse_format(f.format);
   if (fmt == Format::kCsv) throw FlagError("--format", "expected table or json for validate fitting, found 'csv'");
+  // Progress counts the two validations (fit/validate.h runs each as one call).
+  ProgressLine line("validate fitting", "validations", parse_progress_mode(f.progress));
   if (random_starts < 1 || random_starts > 10000000) throw FlagError("--random-starts", "expected 1 to 10000000");
   if (resamples < 0 || resamples > 1000000) throw FlagError("--bootstrap", "expected 0 to 1000000");
   if (threads < 0 || threads > 1024) throw FlagError("--threads", "expected 0 (all cores) to 1024");
@@ -71,6 +74,7 @@ int cmd_validate_fitting(const std::string& chinchilla, const std::string& datab
   json out = {{"context", context("validate fitting")}};
   const int th = static_cast<int>(threads);
 
+  line.update(0, 2);
   if (std::error_code ec; !fs::exists(cpath, ec)) {
     if (!chinchilla.empty()) throw FlagError("--chinchilla", "expected a readable file, found none at '" + cpath + "'");
     os << "Chinchilla: skipped, " << cpath << " is absent\n\n";
@@ -143,6 +147,7 @@ int cmd_validate_fitting(const std::string& chinchilla, const std::string& datab
     }
   }
 
+  line.update(1, 2);
   if (std::error_code ec; !fs::exists(mpath, ec)) {
     if (!datablations.empty()) throw FlagError("--muennighoff", "expected a readable file, found none at '" + mpath + "'");
     os << "Data-constrained: skipped, " << mpath << " is absent\n";
@@ -183,6 +188,8 @@ int cmd_validate_fitting(const std::string& chinchilla, const std::string& datab
          << fmt::format("{:+.2f}%", 100 * (v.stage2.objective / v.paper_objective - 1)) << ")\n";
     }
   }
+  line.update(2, 2);
+  line.finish();
   if (fmt == Format::kJson) os << out.dump(2) << "\n";
   emit(os.str(), f);
   return 0;

@@ -33,7 +33,7 @@ std::vector<std::string> SweepSpec::columns() const {
 
 namespace {
 
-constexpr int64_t kMaxAxisValues = 10'000'000;
+constexpr int64_t kMaxAxisValues = 1'000'000;  // materialised per axis: about 100 MB at most
 constexpr const char* kRatePath = "serve.workload.arrival.rate_per_s";
 
 // A value as override text: a scalar as written, a list or map in flow style.
@@ -57,7 +57,7 @@ std::vector<std::string> path_values(const YamlNode& n) {
   if (has_values) {
     auto items = n.at("values").items();
     if (items.empty()) n.at("values").fail("a list of at least one value");
-    if (static_cast<int64_t>(items.size()) > kMaxAxisValues) n.at("values").fail("at most 10,000,000 values");
+    if (static_cast<int64_t>(items.size()) > kMaxAxisValues) n.at("values").fail("at most 1,000,000 values");
     for (const auto& v : items) {
       if (v.is_null()) v.fail("a value");
       out.push_back(value_text(v));
@@ -68,7 +68,7 @@ std::vector<std::string> path_values(const YamlNode& n) {
   r.expect_keys({"from", "to", "steps", "scale", "integer"});
   const double from = r.number("from"), to = r.number("to");
   const int64_t steps = r.count("steps");
-  if (steps > kMaxAxisValues) r.at("steps").fail("at most 10,000,000 steps");
+  if (steps > kMaxAxisValues) r.at("steps").fail("at most 1,000,000 steps");
   const std::string scale = r.str_or("scale", "linear");
   const bool integer = r.flag_or("integer", false);
   if (scale != "linear" && scale != "log") r.at("scale").fail("linear or log");
@@ -96,7 +96,7 @@ std::string checked_path(const YamlNode& n) {
 SweepAxis parse_random(const YamlNode& n, int64_t axis_index) {
   n.expect_keys({"samples", "seed", "fields"});
   const int64_t samples = n.count("samples");
-  if (samples > kMaxAxisValues) n.at("samples").fail("at most 10,000,000 samples");
+  if (samples > kMaxAxisValues) n.at("samples").fail("at most 1,000,000 samples");
   const uint64_t seed = static_cast<uint64_t>(n.at("seed").as_nonnegative_int());
   SweepAxis a;
   struct Field {

@@ -13,166 +13,24 @@
 #include "common/parallel.h"
 #include "common/rng.h"
 #include "fit/jet_math.h"
+#include "fit/residuals.h"
 
 namespace fathom::fit {
 
-namespace {
+using detail::kChunk;
+using detail::kNaN;
+using detail::num;
+using detail::Outcome;
+using detail::Residuals;
+using detail::solve;
 
-constexpr int kChunk = 8;  // derivatives carried per Jet pass
-const double kNaN = std::numeric_limits<double>::quiet_NaN();
+namespace {
 
 void quiet_ceres() {
   // Ceres logs line-search notes through glog; a fitter that prints nothing unless asked.
   static std::once_flag once;
   std::call_once(once, [] { FLAGS_minloglevel = 3; });  // FATAL only: failures are reported as results
 }
-
-std::string num(double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.6g", v);
-  return b;
-}
-
-// ρ(r) and ρ'(r) of the loss (see law.h).
-double rho(const Loss& l, double r, double* d) {
-  switch (l.kind) {
-    case LossKind::None:
-      if (d) *d = r;
-      return 0.5 * r * r;
-    case LossKind::Huber: {
-      const double a = std::abs(r), delta = l.scale;
-      if (a <= delta) {
-        if (d) *d = r;
-        return 0.5 * r * r;
-      }
-      if (d) *d = r > 0 ? delta : -delta;
-      return delta * (a - 0.5 * delta);
-    }
-    case LossKind::Cauchy: {
-      const double c2 = l.scale * l.scale, q = 1 + r * r / c2;
-      if (d) *d = r / q;
-      return 0.5 * c2 * std::log(q);
-    }
-  }
-  return 0;
-}
-
-// The residuals of one problem: data with logarithms precomputed, the free parameters and the
-// values of the fixed ones.
-class Residuals {
- public:
-  Residuals(const Law& law, const Dataset& data, const Options& o) : law_(law), o_(o), n_(data.size()) {
-    const size_t nv = law.variables.size();
-    xs_.resize(n_ * nv);
-    lxs_.resize(n_ * nv);
-    for (size_t i = 0; i < n_; ++i) {
-      for (size_t v = 0; v < nv; ++v) {
-        const double x = data.x[v][i];
-        xs_[i * nv + v] = x;
-        lxs_[i * nv + v] = x > 0 ? std::log(x) : kNaN;
-      }
-    }
-    ys_ = data.y;
-    if (o.space == Space::Log)
-      for (double& y : ys_) y = std::log(y);
-    base_.assign(law.params.size(), 0);
-    for (size_t j = 0; j < law.params.size(); ++j) {
-      const auto it = o.fixed.find(law.params[j].name);
-      if (it == o.fixed.end()) {
-        free_.push_back(j);
-      } else {
-        base_[j] = it->second;
-      }
-    }
-  }
-
-  size_t n() const { return n_; }
-  size_t k() const { return free_.size(); }
-  const std::vector<size_t>& free_index() const { return free_; }
-  const Law& law() const { return law_; }
-  const Options& options() const { return o_; }
-
-  std::vector<double> full(const double* u) const {
-    std::vector<double> p = base_;
-    for (size_t j = 0; j < free_.size(); ++j) p[free_[j]] = u[j];
-    return p;
-  }
-  std::vector<double> reduce(const std::vector<double>& p) const {
-    std::vector<double> u(free_.size());
-    for (size_t j = 0; j < free_.size(); ++j) u[j] = p[free_[j]];
-    return u;
-  }
-  bool in_bounds(const double* u) const {
-    for (size_t j = 0; j < free_.size(); ++j) {
-      const ParamSpec& s = law_.params[free_[j]];
-      if (!(u[j] >= s.lower && u[j] <= s.upper)) return false;
-    }
-    return true;
-  }
-
-  double residual(size_t i, const double* p) const {
-    const size_t nv = law_.variables.size();
-    const double* x = &xs_[i * nv];
-    const double* lx = &lxs_[i * nv];
-    const double f = o_.space == Space::Log ? law_.log_value(p, x, lx) : law_.value(p, x, lx);
-    return f - ys_[i];
-  }
-  // Parameters as Jets carrying d/d u_j for the free parameters j in [c0, c0 + 8).
-  void seed(const double* u, size_t c0, std::vector<Jet8>& p) const {
-    p.resize(base_.size());
-    for (size_t j = 0; j < base_.size(); ++j) p[j] = Jet8(base_[j]);
-    for (size_t j = 0; j < free_.size(); ++j) {
-      p[free_[j]] = Jet8(u[j]);
-      if (j >= c0 && j < c0 + kChunk) p[free_[j]].v[static_cast<int>(j - c0)] = 1.0;
-    }
-  }
-  Jet8 residual_jet(size_t i, const Jet8* p) const {
-    const size_t nv = law_.variables.size();
-    const double* x = &xs_[i * nv];
-    const double* lx = &lxs_[i * nv];
-    Jet8 f = o_.space == Space::Log ? law_.log_value(p, x, lx) : law_.value(p, x, lx);
-    f.a -= ys_[i];
-    return f;
-  }
-
-  // Σ ρ(r_i) and its gradient in u; false when not finite or outside the bounds.
-  bool objective(const double* u, double* cost, double* grad) const {
-    if (!in_bounds(u)) return false;
-    const std::vector<double> p = full(u);
-    double c = 0;
-    if (!grad) {
-      for (size_t i = 0; i < n_; ++i) c += rho(o_.loss, residual(i, p.data()), nullptr);
-    } else {
-      std::fill(grad, grad + k(), 0.0);
-      std::vector<Jet8> pj;
-      for (size_t c0 = 0; c0 < k(); c0 += kChunk) {
-        seed(u, c0, pj);
-        const size_t c1 = std::min(k(), c0 + kChunk);
-        for (size_t i = 0; i < n_; ++i) {
-          const Jet8 r = residual_jet(i, pj.data());
-          double d = 0;
-          const double v = rho(o_.loss, r.a, &d);
-          if (c0 == 0) c += v;
-          for (size_t j = c0; j < c1; ++j) grad[j] += d * r.v[static_cast<int>(j - c0)];
-        }
-      }
-    }
-    *cost = c;
-    if (!std::isfinite(c)) return false;
-    if (grad)
-      for (size_t j = 0; j < k(); ++j)
-        if (!std::isfinite(grad[j])) return false;
-    return true;
-  }
-
- private:
-  const Law& law_;
-  const Options& o_;
-  size_t n_;
-  std::vector<double> xs_, lxs_, ys_;
-  std::vector<double> base_;
-  std::vector<size_t> free_;
-};
 
 // Residuals [first, first + count) as one Ceres block over the free parameters.
 class Block : public ceres::CostFunction {
@@ -241,15 +99,9 @@ ceres::LossFunction* make_loss(const Loss& l) {
 
 std::string termination_name(ceres::TerminationType t) { return ceres::TerminationTypeToString(t); }
 
-struct Outcome {
-  std::vector<double> u;
-  double objective = kNaN;
-  std::string termination, message;
-  bool converged = false;
-  int iterations = 0;
-};
+}  // namespace
 
-Outcome solve(const Residuals& r, std::vector<double> u, bool screen = false) {
+Outcome detail::solve(const Residuals& r, std::vector<double> u, bool screen) {
   quiet_ceres();
   const Options& o = r.options();
   const double ftol = screen ? o.screen_tolerance : o.function_tolerance;
@@ -323,6 +175,8 @@ Outcome solve(const Residuals& r, std::vector<double> u, bool screen = false) {
 // Covariance of the free parameters at u: s²·(JᵀJ)⁻¹ of the unweighted residuals of the fit's
 // space, s² = Σ r²/(n − k) (the asymptotic least-squares covariance; for robust losses an
 // approximation, so the bootstrap is the interval to quote).
+namespace {
+
 void covariance(const Residuals& r, const std::vector<double>& u_in, FitResult& res) {
   const size_t k = r.k(), n = r.n();
   if (k == 0) return;
@@ -601,133 +455,6 @@ Metrics metrics(const Law& law, const Dataset& data, const Options& o, const std
   m.aic = n * std::log(ss_fit / n) + 2 * k;
   m.bic = n * std::log(ss_fit / n) + k * std::log(n);
   return m;
-}
-
-namespace {
-Interval interval(std::vector<double> v, double level) {
-  Interval iv;
-  if (v.empty()) return {kNaN, kNaN, kNaN, kNaN};
-  std::sort(v.begin(), v.end());
-  auto q = [&](double p) {
-    const double pos = p * static_cast<double>(v.size() - 1);
-    const size_t lo = static_cast<size_t>(std::floor(pos));
-    const size_t hi = std::min(v.size() - 1, lo + 1);
-    return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
-  };
-  iv.low = q(0.5 * (1 - level));
-  iv.high = q(1 - 0.5 * (1 - level));
-  iv.median = q(0.5);
-  double mean = 0;
-  for (double x : v) mean += x;
-  mean /= static_cast<double>(v.size());
-  double var = 0;
-  for (double x : v) var += (x - mean) * (x - mean);
-  iv.sd = v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0;
-  return iv;
-}
-}  // namespace
-
-BootstrapResult bootstrap(const Law& law, const Dataset& data, const Options& o, const FitResult& best,
-                          int resamples, double level, const BootstrapControl& control) {
-  if (resamples < 1) throw FlagError("--bootstrap", "expected at least 1 resample, found " + std::to_string(resamples));
-  if (!(level > 0 && level < 1)) throw FlagError("--level", "expected a level in (0, 1), found " + num(level));
-  check_problem(law, data, o);
-  const size_t n = data.size();
-  std::vector<std::vector<double>> params(static_cast<size_t>(resamples));
-  std::vector<std::vector<double>> derived(static_cast<size_t>(resamples));
-  std::vector<char> ok(static_cast<size_t>(resamples), 0), converged(static_cast<size_t>(resamples), 0);
-  auto refit = [&](size_t s) {
-    Rng rng(o.seed, 0xB0075ULL + s);
-    std::vector<size_t> rows(n);
-    for (auto& i : rows) i = static_cast<size_t>(rng.below(n));
-    const Dataset sub = data.subset(rows);
-    Residuals r(law, sub, o);
-    const Outcome out = solve(r, r.reduce(best.params));
-    if (!std::isfinite(out.objective) || out.termination == "FAILURE") return;
-    params[s] = r.full(out.u.data());
-    derived[s] = law.derived_values(params[s].data());
-    ok[s] = 1;
-    converged[s] = out.converged ? 1 : 0;
-  };
-  // Progress under a lock, so that calls never overlap and `done` only rises; every 1% or so.
-  const int64_t total = resamples;
-  const int64_t step = std::max<int64_t>(1, total / 100);
-  std::mutex progress_mu;
-  int64_t done = 0, reported = 0;
-  std::atomic<bool> stopped{false};
-  if (control.on_progress) control.on_progress(0, total);
-  parallel_for(static_cast<size_t>(resamples), o.threads, [&](size_t s) {
-    if (stopped.load(std::memory_order_relaxed)) return;
-    if (control.cancel != nullptr && control.cancel->load(std::memory_order_relaxed)) {
-      stopped = true;
-      return;
-    }
-    refit(s);
-    std::lock_guard<std::mutex> lock(progress_mu);
-    ++done;
-    if (control.on_progress && (done - reported >= step || done == total)) {
-      reported = done;
-      control.on_progress(done, total);
-    }
-  });
-  if (stopped) {
-    throw Cancelled("bootstrap: cancelled after " + std::to_string(done) + " of " + std::to_string(total) + " resamples");
-  }
-  BootstrapResult b;
-  b.resamples = resamples;
-  b.level = level;
-  b.seed = o.seed;
-  for (size_t j = 0; j < law.params.size(); ++j) {
-    std::vector<double> v;
-    for (size_t s = 0; s < params.size(); ++s)
-      if (ok[s]) v.push_back(params[s][j]);
-    b.params.push_back(interval(v, level));
-  }
-  for (size_t d = 0; d < law.derived.size(); ++d) {
-    std::vector<double> v;
-    for (size_t s = 0; s < derived.size(); ++s)
-      if (ok[s] && d < derived[s].size()) v.push_back(derived[s][d]);
-    b.derived.push_back(interval(v, level));
-  }
-  for (size_t s = 0; s < ok.size(); ++s) {
-    b.failed += ok[s] ? 0 : 1;
-    b.not_converged += ok[s] && !converged[s] ? 1 : 0;
-  }
-  return b;
-}
-
-ExtrapolationResult extrapolate(const Law& law, const Dataset& data, const Options& o, size_t variable,
-                                double fraction) {
-  if (variable >= law.variables.size()) throw FlagError("--extrapolate", "expected a variable of the law");
-  if (!(fraction > 0 && fraction < 1))
-    throw FlagError("--extrapolate", "expected a fraction in (0, 1), found " + num(fraction));
-  std::vector<double> xs = data.x[variable];
-  std::sort(xs.begin(), xs.end());
-  const size_t n = xs.size();
-  size_t cut = static_cast<size_t>(std::floor(static_cast<double>(n) * (1 - fraction)));
-  cut = std::min(cut, n - 1);
-  ExtrapolationResult e;
-  e.variable = law.variables[variable];
-  e.threshold = xs[cut];
-  std::vector<size_t> train, test;
-  for (size_t i = 0; i < n; ++i) (data.x[variable][i] >= e.threshold ? test : train).push_back(i);
-  if (train.empty() || test.empty())
-    throw FlagError("--extrapolate", "expected points on both sides of " + e.variable + " = " + num(e.threshold));
-  e.fitted = train.size();
-  e.fit = fit(law, data.subset(train), o);
-  double sum = 0;
-  for (size_t i : test) {
-    ExtrapolationPoint p;
-    for (size_t v = 0; v < law.variables.size(); ++v) p.x.push_back(data.x[v][i]);
-    p.y = data.y[i];
-    p.predicted = predict(law, e.fit.params, p.x);
-    p.error = p.predicted / p.y - 1;
-    sum += std::abs(p.error);
-    e.max_abs_error = std::max(e.max_abs_error, std::abs(p.error));
-    e.held_out.push_back(p);
-  }
-  e.mean_abs_error = sum / static_cast<double>(test.size());
-  return e;
 }
 
 }  // namespace fathom::fit

@@ -111,7 +111,8 @@ int run_under_mpi(const plan::SweepSpec& spec, const std::string& db_path, const
     std::string msg = e.what();
     for (char& c : msg) if (c == '\n') c = ' ';
     std::cerr << "fathom: rank " << rank << ": " << msg << "\n";
-    mpi.abort(2);
+    mpi.abort(2);  // does not return
+    return 2;
   }
 }
 

@@ -103,7 +103,8 @@ std::string set_at(YAML::Node root, const std::vector<Segment>& segs, const YAML
     }
     YAML::Node next = cur[s.key];
     if (!next.IsDefined() || next.IsNull()) {
-      cur[s.key] = YAML::Node(YAML::NodeType::Map);
+      // Created on the way: a list when an index follows ("a.b[0]"), else a map.
+      cur[s.key] = YAML::Node(segs[k + 1].index ? YAML::NodeType::Sequence : YAML::NodeType::Map);
       next = cur[s.key];
     }
     cur.reset(next);

@@ -14,7 +14,7 @@ struct MpiTable {
   void (*barrier)();
   int64_t (*sum)(int64_t value);  // MPI_Allreduce over every rank
   void (*finalize)();
-  [[noreturn]] void (*abort)(int status);  // MPI_Abort: ends every rank (one failing must not leave others waiting)
+  void (*abort)(int status);  // MPI_Abort: ends every rank (one failing must not leave others waiting)
 };
 
 inline constexpr const char* kMpiModuleEntry = "fathom_mpi_v1";

@@ -60,6 +60,7 @@ HARNESSES=(
   "torch_trace|65536|json.dict|tests/data/calib/*.json tests/data/calib/bad/*.json"
   "formula|1024|formula.dict|"
   "quantity|256|quantity.dict|"
+  "sweep|4096|yaml.dict|"
 )
 
 selected=()

@@ -88,6 +88,10 @@ TEST(Overrides, ListElementsByIndex) {
   EXPECT_EQ(doc.at("b").where(), "t.yaml:4");
   YamlNode d2 = parse_yaml("a: [1]\n", "t.yaml");
   EXPECT_THROW(apply_overrides(d2, {parse_override("a[3]=1")}), FlagError);
+  // A missing key on the way is created: a list before an index, else a map.
+  YamlNode d4 = apply_overrides(parse_yaml("a: 1\n", "t.yaml"), {parse_override("b.c[0]=4"), parse_override("d.e=5")});
+  EXPECT_EQ(d4.at("b").at("c").items().at(0).as_int(), 4);
+  EXPECT_EQ(d4.at("d").at("e").as_int(), 5);
   YamlNode d3 = parse_yaml("a: 1\n", "t.yaml");
   EXPECT_THROW(apply_overrides(d3, {parse_override("a.b=1")}), FlagError);
 }

@@ -184,7 +184,7 @@ int cmd_calib_plan(const CalibFlags& f, const CommonFlags& c) {
     j["benchmarks"] = plan.benchmark_count();
     j["repeats"] = plan.repeats;
     j["warmup"] = plan.warmup;
-    emit(j.dump(2) + "\n", c);
+    emit(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", c);
     return 0;
   }
   std::ostringstream os;

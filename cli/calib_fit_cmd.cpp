@@ -148,7 +148,7 @@ int cmd_calib_fit(const std::string& path, const CalibFlags& f, const CommonFlag
   rec.device_id = dev.id;
   rec.fathom_version = version();
   rec.profile_yaml = yaml;
-  rec.summary_json = summary.dump();
+  rec.summary_json = summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   db.add_profile(rec);
 
   if (c.format == "json") {
@@ -173,7 +173,7 @@ int cmd_calib_fit(const std::string& path, const CalibFlags& f, const CommonFlag
     j["launch_gap_s"] = pf.profile.launch_gap_s ? nlohmann::json(*pf.profile.launch_gap_s) : nlohmann::json();
     j["notes"] = pf.notes;
     j["profile"] = f.out;
-    emit(j.dump(2) + "\n", c);
+    emit(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", c);
     return 0;
   }
   std::ostringstream os;
@@ -253,7 +253,7 @@ int cmd_calib_report(const std::string& path, const CalibFlags& f, const CommonF
                       {"started_at", run.started_at}, {"driver", run.driver_version}, {"cuda", run.cuda_version}});
     }
     j["runs"] = runs;
-    emit(j.dump(2) + "\n", c);
+    emit(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", c);
     return 0;
   }
   std::ostringstream os;

@@ -308,7 +308,7 @@ int cmd_fit(const FitFlags& fl, const CommonFlags& f) {
                             {"fitted_points", e.fitted},     {"held_out", e.held_out.size()},
                             {"mean_abs_error", e.mean_abs_error}, {"max_abs_error", e.max_abs_error}};
     }
-    os << j.dump(2) << "\n";
+    os << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (fmt == Format::kCsv) {
     os << "name,kind,value,std_error,low,high\n";
     for (size_t j = 0; j < law->params.size(); ++j) {

@@ -90,7 +90,7 @@ int cmd_predict(const std::string& result, const std::vector<std::string>& value
     t.rows.push_back(row);
   }
   if (fmt == Format::kJson) {
-    os << json{{"context", context("predict")}, {"result", result}, {"law", law.name}, {"predictions", rows}}.dump(2) << "\n";
+    os << json{{"context", context("predict")}, {"result", result}, {"law", law.name}, {"predictions", rows}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (fmt == Format::kTable) {
     os << law.name << ": " << law.formula << "\n";
     t.print(os);
@@ -175,7 +175,7 @@ int cmd_optimal(const OptimalFlags& fl, const CommonFlags& f) {
     for (const auto& a : rows)
       arr.push_back({{"compute", a.compute}, {"N", a.n}, {"D", a.d}, {"tokens_per_param", a.tokens_per_param}, {lf.law->response, a.loss}});
     os << json{{"context", context("optimal")}, {"result", fl.result}, {"law", lf.law->name},
-               {"flops_per_param_token", p.flops_per_param_token}, {"allocations", arr}}.dump(2)
+               {"flops_per_param_token", p.flops_per_param_token}, {"allocations", arr}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
        << "\n";
   } else if (fmt == Format::kCsv) {
     os << "compute,N,D,tokens_per_param," << lf.law->response << "\n";

@@ -51,7 +51,7 @@ void report_gpus(std::ostream& os, const hw::HardwareCatalog& c, Format f) {
                      {"network_bandwidth_per_gpu_Bps", g.network_bw_per_gpu_Bps},
                      {"usd_per_gpu_hour", g.usd_per_gpu_hour}});
     }
-    os << json{{"context", context("catalog gpus")}, {"gpus", arr}}.dump(2) << "\n";
+    os << json{{"context", context("catalog gpus")}, {"gpus", arr}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   Table t{{"name", "vendor", "bf16 TFLOP/s", "fp8 TFLOP/s", "fp4 TFLOP/s", "memory", "mem BW", "link", "link BW/dir", "GPUs/node", "TDP", "$/GPU-h"},
@@ -87,7 +87,7 @@ void report_clusters(std::ostream& os, const hw::HardwareCatalog& c, Format f) {
       arr.push_back({{"name", cl.name}, {"gpu", cl.gpu}, {"nodes", cl.nodes}, {"gpus_per_node", cl.gpus_per_node},
                      {"topology", cl.topology}, {"oversubscription", cl.oversubscription}, {"levels", levels}});
     }
-    os << json{{"context", context("catalog clusters")}, {"clusters", arr}}.dump(2) << "\n";
+    os << json{{"context", context("catalog clusters")}, {"clusters", arr}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   if (f == Format::kCsv) {
@@ -115,7 +115,7 @@ void report_models(std::ostream& os, const model::ModelCatalog& c, Format f) {
       arr.push_back({{"name", m.name}, {"family", m.family}, {"params_total", p.total}, {"params_active", p.active},
                      {"layers", m.layers}, {"hidden_size", m.hidden_size}, {"attention", to_string(m.attention.kind)}});
     }
-    os << json{{"context", context("catalog models")}, {"models", arr}}.dump(2) << "\n";
+    os << json{{"context", context("catalog models")}, {"models", arr}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   if (f == Format::kCsv) {
@@ -172,7 +172,7 @@ void report_model(std::ostream& os, const model::ModelSpec& m, double context_le
                       {"kv_cache_bytes_per_token_bf16", model::kv_bytes_per_token(m, DType::kBf16)},
                       {"kv_cache_bytes_per_token_fp8", model::kv_bytes_per_token(m, DType::kFp8)},
                       {"weight_bytes", w}}}};
-    os << j.dump(2) << "\n";
+    os << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   if (f == Format::kCsv) {
@@ -248,7 +248,7 @@ std::string estimate_json(const sim::Scenario& s, const sim::EstimateResult& r) 
                                     {"capacity_bytes", r.memory.capacity_bytes}, {"fits", r.memory.fits()}}},
                         {"notes", r.notes}}},
            {"operations", rows}};
-  return doc.dump(2);
+  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void report_estimate(std::ostream& os, const sim::Scenario& s, const sim::EstimateResult& r, Format f, size_t top) {

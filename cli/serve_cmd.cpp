@@ -165,21 +165,21 @@ void print_window(std::ostream& os, const serve::ServeResult& r, bool slo) {
 void report_serve(std::ostream& os, const sim::Scenario& s, const serve::ServeResult& r, Format f, json& doc) {
   doc = serve_json(s, r);
   if (f == Format::kJson) {
-    os << doc.dump(2) << "\n";
+    os << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   if (f == Format::kCsv) {
     os << "metric,value\n";
     // The window's headline figures first (docs/metrics.md, "Headline metrics"), then the whole run.
     os << "saturation_verdict," << csv_field(r.saturation_verdict) << "\n";
-    for (const auto& [k, v] : serve::headline_metrics(r)) os << "window." << k << "," << json(v).dump() << "\n";
+    for (const auto& [k, v] : serve::headline_metrics(r)) os << "window." << k << "," << json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     for (const char* k : {"requests", "completed", "makespan_s", "request_throughput", "output_tokens_per_s",
                           "total_tokens_per_s", "goodput_requests_per_s", "preemptions", "gpu_busy", "mfu", "mbu",
                           "usd_per_million_output_tokens"}) {
-      os << k << "," << doc[k].dump() << "\n";
+      os << k << "," << doc[k].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     }
     for (const char* k : {"ttft_s", "tpot_s", "itl_s", "e2e_s", "queueing_s"}) {
-      for (const char* q : {"mean", "p50", "p90", "p95", "p99", "max"}) os << k << "." << q << "," << doc[k][q].dump() << "\n";
+      for (const char* q : {"mean", "p50", "p90", "p95", "p99", "max"}) os << k << "." << q << "," << doc[k][q].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     }
     return;
   }
@@ -284,7 +284,7 @@ int cmd_serve(const ServeFlags& sf, const CommonFlags& f) {
     rec.scenario_text = resolved.text;
     rec.scenario_hash = resolved.hash;
     rec.fathom_version = version();
-    rec.result_json = doc.dump();
+    rec.result_json = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     record_run(sf.db, rec);
   }
   return 0;
@@ -340,7 +340,7 @@ int cmd_validate_serving(const std::string& csv, bool queueing, int64_t requests
                {"throughput", {{"name", t.name}, {"source", t.source}, {"metric", t.metric}, {"rows", rows},
                                {"median_abs_error", t.median_abs_error}, {"mean_abs_error", t.mean_abs_error},
                                {"max_abs_error", t.max_abs_error}}}}
-              .dump(2)
+              .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
        << "\n";
   } else if (fmt_ == Format::kCsv) {
     os << "table,label,config,measured,predicted,error\n";

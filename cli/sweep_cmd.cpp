@@ -227,7 +227,7 @@ int cmd_sweep_curve(const std::string& db_path, const std::string& which, const 
       j["message"] = g.message;
       doc["groups"].push_back(j);
     }
-    os << doc.dump(1) << "\n";
+    os << doc.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (f.format == "csv") {
     os << "group,points,fitted,l0_s,c_s,mu_req_per_s,r2,knee,knee_lo,knee_hi,slo_rate,slo_lo,slo_hi,overloaded_from,capacity,message\n";
     for (const auto& g : groups) {

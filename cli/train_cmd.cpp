@@ -43,7 +43,7 @@ void report_validation(std::ostream& os, const std::vector<train::ValidationTabl
                      {"skip_reason", t.skip_reason}, {"rows", rows}, {"median_abs_error", t.median_abs_error},
                      {"mean_abs_error", t.mean_abs_error}, {"max_abs_error", t.max_abs_error}});
     }
-    os << json{{"context", context("validate training")}, {"tables", arr}}.dump(2) << "\n";
+    os << json{{"context", context("validate training")}, {"tables", arr}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   if (f == Format::kCsv) {
@@ -140,7 +140,7 @@ void report_train(std::ostream& os, const sim::Scenario& s, const train::TrainRe
   header_json_fields(s, doc);
   doc["result"] = result_json(r);
   if (f == Format::kJson) {
-    os << doc.dump(2) << "\n";
+    os << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   const auto& T = r.time;
@@ -216,7 +216,7 @@ void report_search(std::ostream& os, const sim::Scenario& s, const train::Search
   doc["search"] = {{"gpu_counts", o.gpu_counts}, {"rank_by", train::to_string(o.rank_by)}, {"evaluated", res.evaluated},
                    {"feasible", res.feasible}, {"rejected_total", res.rejected_total}, {"rejected", rej}, {"top", top}};
   if (f == Format::kJson) {
-    os << doc.dump(2) << "\n";
+    os << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   if (f == Format::kCsv) {
@@ -365,7 +365,7 @@ int cmd_train(const TrainFlags& tf, const CommonFlags& f) {
     rec.scenario_text = resolved.text;
     rec.scenario_hash = resolved.hash;
     rec.fathom_version = version();
-    rec.result_json = doc.dump();
+    rec.result_json = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     record_run(tf.db, rec);
   }
   return 0;

@@ -190,7 +190,7 @@ int cmd_validate_fitting(const std::string& chinchilla, const std::string& datab
   }
   line.update(2, 2);
   line.finish();
-  if (fmt == Format::kJson) os << out.dump(2) << "\n";
+  if (fmt == Format::kJson) os << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   emit(os.str(), f);
   return 0;
 }

@@ -23,6 +23,14 @@ void set_input_limit(int64_t bytes);
 // Reads `path` (a regular file, FIFO or character device such as /dev/stdin) whole. Throws
 // InputError naming the file when it cannot be read, is a folder, or holds more than the limit;
 // `what` names the kind of file in messages ("scenario", "CSV file").
+// The text must be UTF-8 (YAML, JSON and the CSV files Fathom reads are; a stray byte would
+// otherwise travel into JSON reports): else InputError "path:LINE: expected UTF-8 text, ...".
 std::string read_input_file(const std::string& path, InputKind kind, const std::string& what);
+
+// The offset of the first byte of `text` that is not part of well-formed UTF-8 (RFC 3629: no
+// overlong forms, no surrogates, nothing above U+10FFFF), or std::string::npos.
+size_t invalid_utf8_at(const std::string& text);
+// Throws InputError naming `name`:line when `text` is not UTF-8.
+void check_utf8(const std::string& text, const std::string& name);
 
 }  // namespace fathom

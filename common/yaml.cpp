@@ -305,6 +305,7 @@ void check_yaml_structure(const YAML::Node& root, const std::string& name) {
 }
 
 YamlNode parse_yaml(const std::string& text, const std::string& name) {
+  check_utf8(text, name);
   auto file = std::make_shared<const std::string>(name);
   YAML::Node root;
   try {

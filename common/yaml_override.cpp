@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/yaml.h"
 
 namespace fathom {
@@ -115,6 +116,9 @@ std::string set_at(YAML::Node root, const std::vector<Segment>& segs, const YAML
 }  // namespace
 
 YamlOverride parse_override(const std::string& text, const std::string& flag) {
+  if (invalid_utf8_at(text) != std::string::npos) {
+    throw FlagError(flag, "expected PATH=VALUE in UTF-8, found a byte that is not UTF-8");
+  }
   const size_t eq = text.find('=');
   if (eq == std::string::npos) {
     throw FlagError(flag, "expected PATH=VALUE (e.g. serve.parallel.tp=4), found '" + text + "'");

@@ -26,7 +26,7 @@ std::string metrics_json(const Metrics& m) {
     if (std::isfinite(v)) j[k] = v;
     else j[k] = nullptr;
   }
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Metrics run_command(SweepCommand command, const std::string& phase, const sim::Scenario& s, std::string& verdict,
@@ -117,7 +117,7 @@ SweepSummary run_sweep(const SweepSpec& spec, store::SweepStore& db, const hw::H
   info.name = spec.name;
   info.command = to_string(spec.command);
   info.points = spec.points;
-  info.axes_json = nlohmann::json(spec.columns()).dump();
+  info.axes_json = nlohmann::json(spec.columns()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   info.spec_text = spec.text;
   sum.sweep_id = db.ensure_sweep(info);
 

@@ -119,7 +119,7 @@ std::vector<CurveGroup> fit_curves(const store::SweepStore& db, const store::Swe
     std::string label;
     for (const auto& a : axes) {
       if (a == o.rate_axis) continue;
-      label += fmt::format("{}{}={}", label.empty() ? "" : ", ", a, values[a].is_string() ? values[a].get<std::string>() : values[a].dump());
+      label += fmt::format("{}{}={}", label.empty() ? "" : ", ", a, values[a].is_string() ? values[a].get<std::string>() : values[a].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     if (counts[label]++ == 0) order.push_back(label);
     if (row.status != "ok") continue;

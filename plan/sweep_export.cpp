@@ -69,7 +69,7 @@ Table tidy(const store::SweepStore& db, const store::SweepInfo& sweep) {
 
 std::string csv_cell(const ojson& v) {
   if (v.is_null()) return "";
-  if (!v.is_string()) return v.dump();
+  if (!v.is_string()) return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   const std::string s = v.get<std::string>();
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string q = "\"";
@@ -101,7 +101,7 @@ void export_json(std::ostream& os, const store::SweepStore& db, const store::Swe
   doc["points"] = sweep.points;
   doc["stored"] = t.rows.size();
   doc["rows"] = t.rows;
-  os << doc.dump(1) << "\n";
+  os << doc.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
 }  // namespace fathom::plan

@@ -318,7 +318,7 @@ std::string point_values_json(const SweepSpec& spec, int64_t point) {
       else j[a.paths[k]] = v;
     }
   }
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace fathom::plan

@@ -172,6 +172,12 @@ expect_bad estimate "$B/duplicate_key.yaml" :: "duplicate_key.yaml:6: expected e
 expect_bad estimate "$B/not_finite.yaml" :: "not_finite.yaml:9: 'cost.usd_per_gpu_hour': expected a finite number, found '1e999'"
 expect_bad estimate "$B/int_overflow.yaml" :: "int_overflow.yaml:6: 'serve.parallel.tp': expected a positive integer of at most 9e15"
 expect_bad estimate "$B/alias_bomb.yaml" :: "alias_bomb.yaml:3: expected at most 4000000 YAML nodes"
+expect_bad estimate "$B/not_utf8.yaml" --format json :: "not_utf8.yaml:2: expected UTF-8 text, found the byte 0xC7 at column 11"
+expect_bad estimate "$S" --set "$(printf 'name=a\307b')" --format json :: "--set: expected PATH=VALUE in UTF-8"
+# A path that is not UTF-8 still gives a JSON report (the byte replaced), never an abort.
+cp "$S" "$tmp/$(printf 'x\307.yaml')"
+"$FATHOM" estimate "$tmp/$(printf 'x\307.yaml')" --format json > "$tmp/j" 2> "$tmp/e"
+[ $? = 0 ] && grep -q '"scenario"' "$tmp/j"; check "a scenario path that is not UTF-8: JSON report, exit 0" $?
 expect_bad estimate /dev/zero :: "/dev/zero: expected a YAML file of at most 64 MiB (raise with --max-input-mb), found more"
 expect_bad model show /dev/zero :: "/dev/zero: expected a YAML file of at most 64 MiB"
 expect_bad fit /dev/zero --law chinchilla --max-input-mb 8 :: "/dev/zero: expected a CSV file of at most 8 MiB"

@@ -72,10 +72,12 @@ for s in est small; do
   cmp -s "$tmp/$s.j1.csv" "$tmp/$s.j2.csv"; check "$s: --jobs 1 and --jobs 2 exports identical" $?
   cmp -s "$tmp/$s.j1.csv" "$tmp/$s.m.csv"; check "$s: shards 0/2 + 1/2 merged identical to --jobs 1" $?
   grep -q '"rows"' "$tmp/$s.j1.json"; check "$s: JSON export" $?
+  echo "$s: --jobs 1, --jobs 2, shards 0/2 + 1/2 merged: $(md5sum < "$tmp/$s.j1.csv" | cut -c1-12) $(md5sum < "$tmp/$s.j2.csv" | cut -c1-12) $(md5sum < "$tmp/$s.m.csv" | cut -c1-12) ($lines lines)"
   if [ -n "${FATHOM_MPIRUN:-}" ]; then
     $FATHOM_MPIRUN -n 2 "$FATHOM" sweep "$tmp/$s.yaml" --db "$tmp/$s.mpi.db" --progress none > /dev/null 2>&1
     "$FATHOM" sweep export "$tmp/$s.mpi.db" -o "$tmp/$s.mpi.csv"
     cmp -s "$tmp/$s.j1.csv" "$tmp/$s.mpi.csv"; check "$s: mpirun -n 2 identical to --jobs 1" $?
+    echo "$s: mpirun -n 2: $(md5sum < "$tmp/$s.mpi.csv" | cut -c1-12)"
   fi
 done
 # tp 3 does not divide the heads: stored as failed with the reason, the rest ran.
@@ -89,6 +91,7 @@ stored=$(sqlite3 "$tmp/est.j1.db" "SELECT metrics_json FROM sweep_points WHERE p
 again=$("$FATHOM" estimate "$tmp/p4.yaml" --format json | sed -n 's/^    "time_s": *\([0-9.eE+-]*\).*/\1/p' | tail -1)
 [ -n "$stored" ] && [ "$stored" = "$again" ]
 check "point 4 re-run from its stored text: time_s $stored = $again" $?
+echo "reproduce: point 4 from its stored scenario text alone: time_s stored $stored, re-run $again"
 
 # --- kill -9 at random moments, then resume ------------------------------------------------------
 "$FATHOM" sweep "$tmp/serve.yaml" --db "$tmp/ref.db" --jobs 2 --progress none > /dev/null 2>&1
@@ -111,6 +114,7 @@ cmp -s "$tmp/ref.csv" "$tmp/k.csv"; check "after $kills kills and a resume: expo
 dups=$(sqlite3 "$tmp/k.db" "SELECT COUNT(*) - COUNT(DISTINCT point) FROM sweep_points")
 [ "$dups" = 0 ]; check "no point stored twice ($dups)" $?
 [ "$(sqlite3 "$tmp/k.db" 'SELECT COUNT(*) FROM sweep_points')" = "$points" ]; check "all $points points stored" $?
+echo "resume: $kills kills with -9, then a full run; $(sqlite3 "$tmp/k.db" 'SELECT COUNT(*) FROM sweep_points') of $points points stored, $dups stored twice; export $(cmp -s "$tmp/ref.csv" "$tmp/k.csv" && echo identical || echo DIFFERENT) to the uninterrupted run ($(wc -l < "$tmp/ref.csv") lines)"
 
 # SIGINT: stops after the batch under way, exit 130, database closed (no -wal), resumable.
 "$FATHOM" sweep "$tmp/serve.yaml" --db "$tmp/i.db" --jobs 2 --progress none > /dev/null 2> "$tmp/i.err" &

@@ -110,6 +110,9 @@ size_t invalid_utf8_at(const std::string& text) {
 void check_utf8(const std::string& text, const std::string& name) {
   const size_t at = invalid_utf8_at(text);
   if (at == std::string::npos) return;
+  if (text.size() >= 2 && static_cast<unsigned char>(text[0]) == 0x1F && static_cast<unsigned char>(text[1]) == 0x8B) {
+    throw InputError(name, "expected UTF-8 text, found a gzip-compressed file (decompress it first: gunzip -k)");
+  }
   const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
   const size_t line_start = text.rfind('\n', at == 0 ? 0 : at - 1);
   const size_t column = at - (line_start == std::string::npos || at == 0 ? 0 : line_start + 1) + 1;

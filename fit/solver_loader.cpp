@@ -17,12 +17,8 @@ const SolverTable& table() {
   static const SolverTable* t = nullptr;
   static std::once_flag once;
   std::call_once(once, [] {
-    const std::string path = module_path(kSolverModuleFile, "FATHOM_FIT_MODULE");
-    std::string why;
-    auto entry = reinterpret_cast<SolverModuleEntry>(load_module_symbol(path, kSolverModuleEntry, why));
-    if (entry == nullptr) {
-      throw Error(path + ": expected Fathom's fitting module (built next to fathom), found it missing or unloadable: " + why);
-    }
+    auto entry = reinterpret_cast<SolverModuleEntry>(require_module_symbol(
+        kSolverModuleFile, "FATHOM_FIT_MODULE", kSolverModuleEntry, "Fathom's fitting module (built next to fathom)"));
     t = entry();
   });
   return *t;

@@ -27,16 +27,11 @@ ProgressMode parse_progress_mode(const std::string& text) {
   throw FlagError("--progress", "expected auto, jsonl or none, found '" + text + "'");
 }
 
-namespace {
-
-// As `fathom sweep` writes its ETA: M:SS, or H:MM:SS past an hour; "?" when unknown.
 std::string clock_text(double s) {
   if (!(s >= 0) || s > 1e8) return "?";
   const auto t = static_cast<int64_t>(s + 0.5);
   return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
 }
-
-}  // namespace
 
 ProgressLine::ProgressLine(std::string label, std::string unit, ProgressMode mode)
     : label_(std::move(label)),

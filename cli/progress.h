@@ -18,6 +18,9 @@ namespace fathom::cli {
 
 enum class ProgressMode { kAuto, kJsonl, kNone };
 std::string to_string(ProgressMode mode);
+
+// An ETA or duration as M:SS, or H:MM:SS past an hour; "?" when unknown.
+std::string clock_text(double s);
 // "auto", "jsonl" or "none"; anything else throws FlagError naming --progress.
 ProgressMode parse_progress_mode(const std::string& text);
 

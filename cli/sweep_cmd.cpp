@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "common/error.h"
 #include "common/interrupt.h"
 #include "common/output.h"
@@ -28,12 +29,6 @@ namespace fathom::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string clock_text(double s) {
-  if (!(s >= 0) || s > 1e8) return "?";
-  const auto t = static_cast<int64_t>(s + 0.5);
-  return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
-}
 
 // "i/N" → (i, N).
 std::pair<int64_t, int64_t> parse_shard(const std::string& text) {
@@ -120,9 +115,7 @@ int run_under_mpi(const plan::SweepSpec& spec, const std::string& db_path, const
 
 int cmd_sweep(const SweepFlags& sf) {
   if (sf.jobs < 0 || sf.jobs > 4096) throw FlagError("--jobs", fmt::format("expected 1 to 4096 threads (0: all cores), found {}", sf.jobs));
-  if (sf.progress != "auto" && sf.progress != "jsonl" && sf.progress != "none") {
-    throw FlagError("--progress", "expected auto, jsonl or none, found '" + sf.progress + "'");
-  }
+  const ProgressMode mode = parse_progress_mode(sf.progress);
   plan::SweepOptions o;
   o.jobs = static_cast<int>(sf.jobs);
   if (!sf.shard.empty()) std::tie(o.shard_index, o.shard_count) = parse_shard(sf.shard);
@@ -132,14 +125,14 @@ int cmd_sweep(const SweepFlags& sf) {
   auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
   auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
 
-  const bool tty = sf.progress == "auto" && ::isatty(2) == 1;
+  const bool tty = mode == ProgressMode::kAuto && ::isatty(2) == 1;
   std::atomic<bool> stop{false};
   o.cancel = &stop;
   o.on_progress = [&](const plan::SweepProgress& p) {
     if (interrupt::received() != 0) stop = true;  // stop after this batch, keeping what is done
     const double rate = p.elapsed_s > 0 ? static_cast<double>(p.done) / p.elapsed_s : 0;
     const double eta = rate > 0 ? static_cast<double>(p.total - p.done) / rate : -1;
-    if (sf.progress == "jsonl") {
+    if (mode == ProgressMode::kJsonl) {
       std::cerr << fmt::format("{{\"done\":{},\"total\":{},\"failed\":{},\"elapsed_s\":{:.3f},\"points_per_s\":{:.3f},\"eta_s\":{:.1f}}}\n",
                                p.done, p.total, p.failed, p.elapsed_s, rate, eta < 0 ? 0.0 : eta);
     } else if (tty) {

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/plan_cmd.h"
 #include "common/error.h"
 #include "common/input_file.h"
 #include "common/interrupt.h"
@@ -325,6 +326,9 @@ int main(int argc, char** argv) {
   swmerge->add_option("output", merge_out, "Database to merge into (created if absent)")->required();
   swmerge->add_option("inputs", merge_in, "Databases to merge from")->required();
 
+  auto plan_run = cli::add_plan_commands(app, common, add_common);
+  const CLI::App* plan_cmd = app.get_subcommand("plan");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -387,6 +391,7 @@ int main(int argc, char** argv) {
       if (crecord->parsed()) return cli::cmd_calib_record(cflags, record_command, common);
     }
     if (vserving->parsed()) return cli::cmd_validate_serving(serving_csv, queueing, queue_requests, common);
+    if (plan_cmd->parsed()) return plan_run();
     return 2;
   };
 

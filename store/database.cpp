@@ -93,6 +93,28 @@ const char* const kMigrations[] = {
     " metrics_json TEXT NOT NULL,"
     " UNIQUE (sweep_id, point));"
     "PRAGMA user_version = 3;",
+    // 4: plans (fathom plan serve|train|total --db): one row per planner run, with the plan as
+    // resolved and its report; one per row of each section, with the scenario that reproduces it.
+    "CREATE TABLE plans ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " kind TEXT NOT NULL CHECK (kind IN ('serve', 'train', 'total')),"
+    " name TEXT NOT NULL,"
+    " input_hash TEXT NOT NULL,"
+    " input_text TEXT NOT NULL,"
+    " fathom_version TEXT NOT NULL,"
+    " created_utc TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+    " report_json TEXT NOT NULL);"
+    "CREATE TABLE plan_rows ("
+    " id INTEGER PRIMARY KEY,"
+    " plan_id INTEGER NOT NULL REFERENCES plans(id) ON DELETE CASCADE,"
+    " section TEXT NOT NULL,"
+    " rank INTEGER NOT NULL CHECK (rank >= 1),"
+    " row_json TEXT NOT NULL,"
+    " scenario_text TEXT NOT NULL,"
+    " scenario_hash TEXT NOT NULL,"
+    " profile TEXT NOT NULL,"
+    " UNIQUE (plan_id, section, rank));"
+    "PRAGMA user_version = 4;",
 };
 static_assert(std::size(kMigrations) == kDatabaseVersion);
 

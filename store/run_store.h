@@ -12,8 +12,9 @@
 namespace fathom::store {
 
 // Schema versions: 1 runs; 2 adds devices, calib_runs, measurements, profiles; 3 adds the
-// resolved scenario text and hash to runs, and sweeps with sweep_points (docs/database.md).
-inline constexpr int kSchemaVersion = 3;
+// resolved scenario text and hash to runs, and sweeps with sweep_points; 4 adds plans with
+// plan_rows (docs/database.md).
+inline constexpr int kSchemaVersion = 4;
 
 struct RunRecord {
   int64_t id = 0;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 
 #include "catalog_fixture.h"
 #include "common/csv.h"
@@ -185,13 +186,26 @@ TEST(PlanTotal, BadPlansNameFileAndLine) {
   EXPECT_THROW(solve_total(low, TotalCostModel{}), ConfigError);
 }
 
-// A law from a `fathom fit` result file, relative to the plan file.
+// A law from a `fathom fit` result file (the fields load_fit reads), relative to the plan file
+// whatever the working directory: the same optimum as the same constants given inline.
 TEST(PlanTotal, ReadsTheLawFromAFitResultRelativeToThePlan) {
   const auto dir = std::filesystem::temp_directory_path() / "fathom_plan_total_test";
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "missing_law.yaml") << "law: {result: no-such-fit.yaml}\ntarget: {loss: 2}\ninference: {tokens: 1}\n";
+  std::filesystem::create_directories(dir / "plans");
+  std::ofstream(dir / "plans" / "sardana_fit.yaml") << std::setprecision(17) << "fathom_fit_result: 1\nlaw: chinchilla\nparameters:\n"
+                                                    << "  a: {value: " << std::log(406.4) << "}\n"
+                                                    << "  b: {value: " << std::log(410.7) << "}\n"
+                                                    << "  e: {value: " << std::log(1.69) << "}\n"
+                                                    << "  alpha: {value: 0.336}\n  beta: {value: 0.283}\n";
+  const std::string rest = "target: {params: 13e9}\ninference: {tokens: 2e12}\n";
+  std::ofstream(dir / "plans" / "from_fit.yaml") << "law: sardana_fit.yaml\n" << rest;
+  std::ofstream(dir / "plans" / "missing_law.yaml") << "law: {result: no-such-fit.yaml}\n" << rest;
+  const TotalSpec from_fit = parse_total_spec(load_yaml_file((dir / "plans" / "from_fit.yaml").string()));
+  EXPECT_EQ(from_fit.law_source, (dir / "plans" / "sardana_fit.yaml").string());
+  const TotalResult a = solve_total(from_fit, TotalCostModel{});
+  const TotalResult b = solve_total(spec_from(std::string(kSardanaLaw) + rest), TotalCostModel{});
+  EXPECT_NEAR(a.optimum.n / b.optimum.n, 1, 1e-9);
   try {
-    parse_total_spec(load_yaml_file((dir / "missing_law.yaml").string()));
+    parse_total_spec(load_yaml_file((dir / "plans" / "missing_law.yaml").string()));
     ADD_FAILURE() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no-such-fit.yaml"), std::string::npos) << e.what();

@@ -1,9 +1,9 @@
 // `fathom plan total PLAN.yaml --cost flops|usd` (docs/planning-total.md): reads the plan, prices
 // training and serving (usd: the library's defaults, on the plan's GPU at catalog or --prices
 // prices), runs plan::plan_total and hands the report to finish_plan.
-#include <filesystem>
-
 #include <fmt/format.h>
+
+#include <filesystem>
 
 #include "cli/plan_cmd.h"
 #include "common/error.h"
@@ -55,8 +55,8 @@ int cmd_plan_total(const PlanFlags& flags, const CommonFlags& f) {
     sp.usd_per_gpu_hour = price_for(serve_gpu, prices, hwc, spec.serving.usd_per_gpu_hour);
     cost.training_usd = plan::default_training_usd(train_gpu, tp);
     cost.serving_usd = plan::default_serving_usd(serve_gpu, sp);
-    cost.basis = fmt::format("training on {} at ${:.2f}/GPU-hour, MFU {:g}; serving on {} at ${:.2f}/GPU-hour", train_gpu.name,
-                             tp.usd_per_gpu_hour, tp.mfu, serve_gpu.name, sp.usd_per_gpu_hour);
+    cost.basis = fmt::format("training on {} at ${:.2f}/GPU-hour, MFU {:g}; serving on {} at ${:.2f}/GPU-hour",
+                             train_gpu.name, tp.usd_per_gpu_hour, tp.mfu, serve_gpu.name, sp.usd_per_gpu_hour);
   }
   plan::PlanOptions o;
   o.jobs = static_cast<int>(flags.jobs);

@@ -1,11 +1,11 @@
 #include "plan/plan_total.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "common/error.h"
 #include "fit/fitter.h"
@@ -160,9 +160,10 @@ TotalResult solve_total(const TotalSpec& s, const TotalCostModel& cost, const Pl
   TotalResult r;
   // Smallest N that reaches ℓ with 1e30 tokens: bisection in log N over [1, 1e16].
   if (!(total_loss(s, 1e16, kMaxTokens) < s.target_loss))
-    throw ConfigError(s.law_source, fmt::format("target loss {:.6g} is below what the {} law reaches with 1e16 parameters "
-                                                "and 1e30 tokens",
-                                                s.target_loss, s.law->name));
+    throw ConfigError(s.target_where.empty() ? s.law_source : s.target_where,
+                      fmt::format("target loss {:.6g} is below what the {} law reaches with 1e16 parameters "
+                                  "and 1e30 tokens",
+                                  s.target_loss, s.law->name));
   double lo = 0, hi = std::log(1e16);
   for (int i = 0; i < 200 && hi - lo > 1e-13; ++i) {
     const double mid = (lo + hi) / 2;
@@ -181,13 +182,18 @@ TotalResult solve_total(const TotalSpec& s, const TotalCostModel& cost, const Pl
   CostFn objective = flops;
   double search_lo = r.n_min * (1 + 1e-9), search_hi = n_hi;
   if (cost.kind == TotalCostKind::kUsd) {
-    if (!cost.training_usd || !cost.serving_usd) throw ConfigError(s.name, "plan total --cost usd: expected both price callbacks");
+    if (!cost.training_usd || !cost.serving_usd)
+      throw ConfigError(s.name, "plan total --cost usd: expected both price callbacks");  // a caller bug, named by plan
     // The grid: from a quarter of the smaller of the FLOP-optimal and Chinchilla N (never below
     // 1.05 × the least N that reaches ℓ, nor below the 1e9 where sized_model starts) to twice the Chinchilla N.
     const double g_lo = std::max({r.n_min * 1.05, std::min(flops_opt.n, r.chinchilla.n) / 4, 1e9});
     const double g_hi = std::min(r.chinchilla.n * 2, 1e13);
     if (!(g_hi > g_lo * 1.01))
-      throw ConfigError(s.name, fmt::format("plan total: no model sizes between {:.4g} and {:.4g} parameters to price", g_lo, g_hi));
+      throw ConfigError(
+          s.target_where.empty() ? s.name : s.target_where,
+          fmt::format("plan total: the target's model sizes ({:.4g} to {:.4g} parameters) are outside what "
+                      "sized_model builds (1e9 to 1e13)",
+                      g_lo, g_hi));
     const auto started = std::chrono::steady_clock::now();
     for (int i = 0; i < s.grid_points; ++i) {
       check_cancel(o);
@@ -214,7 +220,8 @@ TotalResult solve_total(const TotalSpec& s, const TotalCostModel& cost, const Pl
     }
     const double t_in = s.demand.input_tokens(), t_out = s.demand.output_tokens();
     objective = [=](double n, double d) {
-      return std::pair{interpolate(log_n, tr, n) * d, interpolate(log_n, in, n) * t_in + interpolate(log_n, out, n) * t_out};
+      return std::pair{interpolate(log_n, tr, n) * d,
+                       interpolate(log_n, in, n) * t_in + interpolate(log_n, out, n) * t_out};
     };
     search_lo = std::max(r.grid.front().n, r.n_min * (1 + 1e-9));
     search_hi = r.grid.back().n;
@@ -261,19 +268,22 @@ PlanReport plan_total(const TotalSpec& s, const TotalCostModel& cost, const Plan
   PlanReport rep;
   rep.kind = "total";
   rep.name = s.name;
-  PlanSection ranked{"ranked", "Lifetime cost at loss " + fmt::format("{:.6g}", s.target_loss) + ", cheapest first", {}};
+  PlanSection ranked{
+      "ranked", "Lifetime cost at loss " + fmt::format("{:.6g}", s.target_loss) + ", cheapest first", {}};
   std::vector<TotalPoint> pts{r.optimum, r.chinchilla};
   pts.insert(pts.end(), r.others.begin(), r.others.end());
   std::stable_sort(pts.begin(), pts.end(), [](const auto& a, const auto& b) { return a.total() < b.total(); });
   for (const auto& p : pts) ranked.rows.push_back(row(p));
   rep.sections.push_back(std::move(ranked));
-  rep.sections.push_back({"chinchilla", "Chinchilla-optimal point (least training FLOPs for the same loss)", {row(r.chinchilla)}});
+  rep.sections.push_back(
+      {"chinchilla", "Chinchilla-optimal point (least training FLOPs for the same loss)", {row(r.chinchilla)}});
   if (usd) {
     PlanSection grid{"grid", "Model sizes priced (interpolated in log N between them)", {}};
     for (const auto& g : r.grid) {
       PlanRow w;
       w.cells.emplace_back("model", g.model.name);
-      w.cells.emplace_back("shape", fmt::format("L{} d{} ffn{}", g.model.layers, g.model.hidden_size, g.model.ffn.hidden));
+      w.cells.emplace_back("shape",
+                           fmt::format("L{} d{} ffn{}", g.model.layers, g.model.hidden_size, g.model.ffn.hidden));
       w.cells.emplace_back("n_params", g.n);
       w.cells.emplace_back("train_usd_per_m_tokens", g.train_usd_per_token * 1e6);
       w.cells.emplace_back("usd_per_m_input_tokens", g.serving.usd_per_input_token * 1e6);
@@ -287,16 +297,17 @@ PlanReport plan_total(const TotalSpec& s, const TotalCostModel& cost, const Plan
   }
   const fit::Law& l = *s.law;
   std::string consts;
-  for (size_t i = 0; i < l.params.size(); ++i) consts += fmt::format("{}{}={:.6g}", i ? ", " : "", l.params[i].name, s.params[i]);
+  for (size_t i = 0; i < l.params.size(); ++i)
+    consts += fmt::format("{}{}={:.6g}", i ? ", " : "", l.params[i].name, s.params[i]);
   const std::vector<double> derived = l.derived_values(s.params.data());
   for (size_t i = 0; i < derived.size() && i < l.derived.size(); ++i)
     consts += fmt::format(", {}={:.6g}", l.derived[i].name, derived[i]);
   rep.notes.push_back(fmt::format("law: {} ({}), {}; source: {}", l.name, l.formula, consts, s.law_source));
   rep.notes.push_back("target: " + s.target_source);
   if (s.demand.requests > 0) {
-    rep.notes.push_back(fmt::format("inference demand: {:.4g} requests x ({:g} input + {:g} output) tokens = {:.4g} tokens",
-                                    s.demand.requests, s.demand.input_per_request, s.demand.output_per_request,
-                                    s.demand.total_tokens()));
+    rep.notes.push_back(fmt::format(
+        "inference demand: {:.4g} requests x ({:g} input + {:g} output) tokens = {:.4g} tokens", s.demand.requests,
+        s.demand.input_per_request, s.demand.output_per_request, s.demand.total_tokens()));
   } else {
     rep.notes.push_back(fmt::format("inference demand: {:.4g} tokens{}", s.demand.tokens,
                                     usd ? " (priced as generated tokens; give requests to price prompts apart)" : ""));
@@ -305,12 +316,15 @@ PlanReport plan_total(const TotalSpec& s, const TotalCostModel& cost, const Plan
     rep.notes.push_back("cost: training usd + serving usd (" + cost.basis + "), interpolated in log N over " +
                         std::to_string(r.grid.size()) + " " + s.family + "-shaped sizes");
     const TotalPoint& fo = r.others.front();
-    rep.notes.push_back(fmt::format("with these prices the optimum has {:.3g}x the parameters of the FLOP-optimal point "
-                                    "({:.4g} vs {:.4g}) and costs {:.2f}% less than it",
-                                    r.optimum.n / fo.n, r.optimum.n, fo.n, 100 * (1 - r.optimum.total() / fo.total())));
-    if (r.at_grid_edge) rep.notes.push_back("the optimum is at the end of the priced grid: the true optimum may lie beyond it");
+    rep.notes.push_back(
+        fmt::format("with these prices the optimum has {:.3g}x the parameters of the FLOP-optimal point "
+                    "({:.4g} vs {:.4g}) and costs {:.2f}% less than it",
+                    r.optimum.n / fo.n, r.optimum.n, fo.n, 100 * (1 - r.optimum.total() / fo.total())));
+    if (r.at_grid_edge)
+      rep.notes.push_back("the optimum is at the end of the priced grid: the true optimum may lie beyond it");
   } else {
-    rep.notes.push_back("cost: 6 N D training FLOPs + 2 N D_inf inference FLOPs (Sardana et al. 2024, arXiv:2401.00448, eq. 3)");
+    rep.notes.push_back(
+        "cost: 6 N D training FLOPs + 2 N D_inf inference FLOPs (Sardana et al. 2024, arXiv:2401.00448, eq. 3)");
   }
   return rep;
 }

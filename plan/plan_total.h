@@ -49,14 +49,15 @@ struct TotalSpec {
   std::vector<double> others;  // values of the law's variables other than N and D, in its order
   std::string law_source;      // "inline chinchilla" or the result file
   double target_loss = 0;
-  std::string target_source;   // how the target was given ("loss: 2.0", "13B Chinchilla-style model")
+  std::string target_source;  // how the target was given ("loss: 2.0", "13B Chinchilla-style model")
+  std::string target_where;   // file:line of the target, for errors ("" : the law's source)
   InferenceDemand demand;
   std::string family = "llama";  // sized_model family (usd; the shape column)
   std::string gpu = "h100-sxm";  // usd: training and serving GPU (catalog name)
   std::string serving_gpu;       // usd: "" = gpu
   TrainingPriceOptions training;
   ServingPriceOptions serving;
-  int grid_points = 8;           // usd: model sizes evaluated, ≥ 3
+  int grid_points = 8;  // usd: model sizes evaluated, ≥ 3
 };
 
 // Reads a total plan (the root of a plan file; docs/planning-total.md). A law result path is

@@ -1,11 +1,11 @@
 // Reading a total plan (docs/planning-total.md, "The plan file").
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "common/error.h"
 #include "fit/result.h"
@@ -108,6 +108,7 @@ void read_at(const YamlNode& root, TotalSpec& s) {
 
 void read_target(const YamlNode& t, TotalSpec& s) {
   t.expect_map();
+  s.target_where = t.where();
   t.expect_keys({"loss", "params", "tokens", "tokens_per_param"});
   if (t.has("loss")) {
     if (t.has("params") || t.has("tokens") || t.has("tokens_per_param"))

@@ -1,9 +1,9 @@
 #include "plan/total_cost.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "common/error.h"
 #include "sim/model/params.h"
@@ -13,14 +13,16 @@ namespace fathom::plan {
 namespace {
 
 void check_fraction(double v, const std::string& where, const char* field) {
-  if (!(v > 0 && v <= 1)) throw ConfigError(where, fmt::format("{}: expected a fraction in (0, 1], found {}", field, v));
+  if (!(v > 0 && v <= 1))
+    throw ConfigError(where, fmt::format("{}: expected a fraction in (0, 1], found {}", field, v));
 }
 
 double price_of(const hw::GpuSpec& gpu, double override_usd, const char* what) {
   const double usd = override_usd > 0 ? override_usd : gpu.usd_per_gpu_hour;
   if (!(usd > 0))
-    throw ConfigError(gpu.file.empty() ? gpu.name : gpu.file,
-                      fmt::format("{}: expected a price per GPU-hour for {} (usd_per_gpu_hour), found none", what, gpu.name));
+    throw ConfigError(
+        gpu.file.empty() ? gpu.name : gpu.file,
+        fmt::format("{}: expected a price per GPU-hour for {} (usd_per_gpu_hour), found none", what, gpu.name));
   return usd;
 }
 
@@ -79,7 +81,8 @@ ServingUsdFn default_serving_usd(const hw::GpuSpec& gpu, const ServingPriceOptio
     while (weights + seq_bytes > o.memory_fraction * mem * g) {
       g *= 2;
       if (g > 1024)
-        throw ConfigError(m.name, fmt::format("serving: {} bytes of weights do not fit on 1024 {} GPUs", weights, gpu_name));
+        throw ConfigError(m.name,
+                          fmt::format("serving: {} bytes of weights do not fit on 1024 {} GPUs", weights, gpu_name));
     }
     const double free = o.memory_fraction * mem * g - weights;
     const double batch = std::clamp(std::floor(free / seq_bytes), 1.0, static_cast<double>(o.max_batch));

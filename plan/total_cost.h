@@ -30,8 +30,8 @@ using ServingUsdFn = std::function<ServingCost(const model::ModelSpec& model)>;
 // Default training price: 6·N·D FLOPs (N = every parameter, Kaplan et al. 2020 §2.1) at
 // `mfu` × the GPU's dense bf16 peak, times `usd_per_gpu_hour`.
 struct TrainingPriceOptions {
-  double mfu = 0.4;                // model FLOPs utilisation of training, (0, 1]
-  double usd_per_gpu_hour = 0;     // 0: the catalog's price of the GPU
+  double mfu = 0.4;                               // model FLOPs utilisation of training, (0, 1]
+  double usd_per_gpu_hour = 0;                    // 0: the catalog's price of the GPU
   void validate(const std::string& where) const;  // ConfigError naming the field
 };
 TrainingUsdFn default_training_usd(const hw::GpuSpec& gpu, const TrainingPriceOptions& o);

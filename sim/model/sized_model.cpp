@@ -96,9 +96,9 @@ ModelSpec sized_llama(double params) {
   ModelSpec best;
   for (int64_t h : widths) {
     // Layers: around the interpolation, and around what the count needs at this width.
-    const double per_layer = total_params(h, 2, std::llround(ratio * dbl(h) / dbl(kFfnMultiple)) * kFfnMultiple) -
-                             total_params(h, 1, std::llround(ratio * dbl(h) / dbl(kFfnMultiple)) * kFfnMultiple);
-    const double fixed = total_params(h, 1, std::llround(ratio * dbl(h) / dbl(kFfnMultiple)) * kFfnMultiple) - per_layer;
+    const int64_t f0 = std::llround(ratio * dbl(h) / dbl(kFfnMultiple)) * kFfnMultiple;
+    const double per_layer = total_params(h, 2, f0) - total_params(h, 1, f0);
+    const double fixed = total_params(h, 1, f0) - per_layer;
     const int64_t l_need = std::max<int64_t>(1, std::llround((params - fixed) / per_layer));
     const int64_t l0 = std::max<int64_t>(1, std::llround(l_hat));
     std::vector<int64_t> layer_choices;
@@ -140,7 +140,9 @@ ModelSpec sized_model(const std::string& family, double params) {
   if (!(params >= 1e9 && params <= 1e13 && std::isfinite(params))) {
     char b[64];
     std::snprintf(b, sizeof b, "%g", params);
-    throw FlagError("family", std::string("expected a model size between 1e9 and 1e13 parameters (below 1e9 the 128256-token embeddings dominate a Llama shape), found ") + b);
+    throw FlagError("family", std::string("expected a model size between 1e9 and 1e13 parameters (below 1e9 the "
+                                          "128256-token embeddings dominate a Llama shape), found ") +
+                                  b);
   }
   if (family == "llama" || family == "llama-3" || family == "llama3") return sized_llama(params);
   throw FlagError("family", "expected a model family sized_model knows (llama), found '" + family + "'");

@@ -57,7 +57,8 @@ TEST(PlanTotal, ReproducesSardanaPublishedOptimaWithinTwoPercent) {
     auto check = [&](const char* col, double ours) {
       const double paper = cell(t, r, col);
       if (std::isnan(paper)) return;
-      std::printf("%-12s %-13s paper %-10.4g ours %-10.4g (%+.2f%%)\n", name.c_str(), col, paper, ours, 100 * (ours / paper - 1));
+      std::printf("%-12s %-13s paper %-10.4g ours %-10.4g (%+.2f%%)\n", name.c_str(), col, paper, ours,
+                  100 * (ours / paper - 1));
       EXPECT_NEAR(ours / paper, 1, 0.02) << name << " " << col;
       ++checked;
     };
@@ -127,7 +128,8 @@ TEST(PlanTotal, UsdPlanRanksTheOptimumFirstAndReactsToServingPrices) {
   TotalSpec s = spec_from(std::string(kSardanaLaw) +
                           "target: {params: 70e9, tokens: chinchilla}\n"
                           "inference: {requests: 2e10, input_tokens: 70, output_tokens: 215}\n");
-  TotalCostModel cost{TotalCostKind::kUsd, default_training_usd(h100, s.training), default_serving_usd(h100, s.serving), "test"};
+  TotalCostModel cost{TotalCostKind::kUsd, default_training_usd(h100, s.training), default_serving_usd(h100, s.serving),
+                      "test"};
   const PlanReport rep = plan_total(s, cost);
   ASSERT_EQ(rep.sections.at(0).name, "ranked");
   const auto& rows = rep.sections[0].rows;
@@ -170,17 +172,23 @@ TEST(PlanTotal, BadPlansNameFileAndLine) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(msg(std::string(kSardanaLaw) + "target: {loss: 2.0}\n").find("plan.yaml:1"), std::string::npos);  // no inference
-  EXPECT_NE(msg(std::string(kSardanaLaw) + "target: {loss: 2.0}\ninference: {tokens: 1e12}\nfamily: gpt\n").find("plan.yaml:4"),
+  EXPECT_NE(msg(std::string(kSardanaLaw) + "target: {loss: 2.0}\n").find("plan.yaml:1"),
+            std::string::npos);  // no inference
+  EXPECT_NE(msg(std::string(kSardanaLaw) + "target: {loss: 2.0}\ninference: {tokens: 1e12}\nfamily: gpt\n")
+                .find("plan.yaml:4"),
             std::string::npos);
-  EXPECT_NE(msg("law: {name: chinchilla, E: 1.69, A: 406.4, B: 410.7, alpha: 0.336}\ntarget: {loss: 2}\ninference: {tokens: 1}\n")
+  EXPECT_NE(msg("law: {name: chinchilla, E: 1.69, A: 406.4, B: 410.7, alpha: 0.336}\ntarget: {loss: 2}\ninference: "
+                "{tokens: 1}\n")
                 .find("beta"),
             std::string::npos);
-  EXPECT_NE(msg("law: {name: chinchila}\ntarget: {loss: 2}\ninference: {tokens: 1}\n").find("plan.yaml:1"), std::string::npos);
-  EXPECT_NE(msg(std::string(kSardanaLaw) + "target: {loss: 2, params: 7e9}\ninference: {tokens: 1}\n").find("plan.yaml:2"),
+  EXPECT_NE(msg("law: {name: chinchila}\ntarget: {loss: 2}\ninference: {tokens: 1}\n").find("plan.yaml:1"),
             std::string::npos);
-  EXPECT_NE(msg(std::string(kSardanaLaw) + "target: {loss: 2}\ninference: {tokens: 1, requests: 5}\n").find("plan.yaml:3"),
-            std::string::npos);
+  EXPECT_NE(
+      msg(std::string(kSardanaLaw) + "target: {loss: 2, params: 7e9}\ninference: {tokens: 1}\n").find("plan.yaml:2"),
+      std::string::npos);
+  EXPECT_NE(
+      msg(std::string(kSardanaLaw) + "target: {loss: 2}\ninference: {tokens: 1, requests: 5}\n").find("plan.yaml:3"),
+      std::string::npos);
   // A loss below the law's floor E is a configuration that cannot run.
   const TotalSpec low = spec_from(std::string(kSardanaLaw) + "target: {loss: 1.5}\ninference: {tokens: 1e12}\n");
   EXPECT_THROW(solve_total(low, TotalCostModel{}), ConfigError);
@@ -191,11 +199,12 @@ TEST(PlanTotal, BadPlansNameFileAndLine) {
 TEST(PlanTotal, ReadsTheLawFromAFitResultRelativeToThePlan) {
   const auto dir = std::filesystem::temp_directory_path() / "fathom_plan_total_test";
   std::filesystem::create_directories(dir / "plans");
-  std::ofstream(dir / "plans" / "sardana_fit.yaml") << std::setprecision(17) << "fathom_fit_result: 1\nlaw: chinchilla\nparameters:\n"
-                                                    << "  a: {value: " << std::log(406.4) << "}\n"
-                                                    << "  b: {value: " << std::log(410.7) << "}\n"
-                                                    << "  e: {value: " << std::log(1.69) << "}\n"
-                                                    << "  alpha: {value: 0.336}\n  beta: {value: 0.283}\n";
+  std::ofstream(dir / "plans" / "sardana_fit.yaml")
+      << std::setprecision(17) << "fathom_fit_result: 1\nlaw: chinchilla\nparameters:\n"
+      << "  a: {value: " << std::log(406.4) << "}\n"
+      << "  b: {value: " << std::log(410.7) << "}\n"
+      << "  e: {value: " << std::log(1.69) << "}\n"
+      << "  alpha: {value: 0.336}\n  beta: {value: 0.283}\n";
   const std::string rest = "target: {params: 13e9}\ninference: {tokens: 2e12}\n";
   std::ofstream(dir / "plans" / "from_fit.yaml") << "law: sardana_fit.yaml\n" << rest;
   std::ofstream(dir / "plans" / "missing_law.yaml") << "law: {result: no-such-fit.yaml}\n" << rest;

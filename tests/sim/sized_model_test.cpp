@@ -21,10 +21,11 @@ TEST(SizedModel, LlamaRequestsAtReleasedSizesRebuildTheReleasedShapes) {
     const double want = *rel->released_params;
     const ModelSpec m = sized_model("llama", want);
     const double got = count_params(m).total;
-    std::printf("%-15s request %.4g -> %.4g (%+.2f%%): L%lld d%lld ffn%lld (released L%lld d%lld ffn%lld)\n", name, want,
-                got, 100 * (got / want - 1), static_cast<long long>(m.layers), static_cast<long long>(m.hidden_size),
-                static_cast<long long>(m.ffn.hidden), static_cast<long long>(rel->layers),
-                static_cast<long long>(rel->hidden_size), static_cast<long long>(rel->ffn.hidden));
+    std::printf("%-15s request %.4g -> %.4g (%+.2f%%): L%lld d%lld ffn%lld (released L%lld d%lld ffn%lld)\n", name,
+                want, got, 100 * (got / want - 1), static_cast<long long>(m.layers),
+                static_cast<long long>(m.hidden_size), static_cast<long long>(m.ffn.hidden),
+                static_cast<long long>(rel->layers), static_cast<long long>(rel->hidden_size),
+                static_cast<long long>(rel->ffn.hidden));
     EXPECT_NEAR(got / want, 1, 0.03) << name;
     EXPECT_EQ(m.hidden_size, rel->hidden_size) << name;
     EXPECT_EQ(m.layers, rel->layers) << name;

@@ -1,0 +1,74 @@
+#pragma once
+// Internals of plan/plan_serve.cpp shared with plan/plan_serve_report.cpp: one candidate serving
+// unit, its probes on the simulator and the search's outcome.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plan/plan_serve.h"
+
+namespace fathom::plan::detail {
+
+// One simulator run of a unit at one arrival rate: what the planner reads from it.
+struct Probe {
+  double rate = 0;        // requests/s offered to the unit
+  bool ran = false;       // false: the simulator refused the configuration (`message` says why)
+  std::string message;
+  std::string verdict;
+  std::map<std::string, double> m;  // ttft_p99_s, ttft_p99_s_lo/_hi, ..., tokens/s, prefill share
+  double get(const std::string& k) const;  // NaN when absent
+};
+
+// Whether a probe meets the plan: the constraint furthest past its limit ("" when none), and
+// its value and limit.
+struct Check {
+  bool ok = false;
+  std::string binding;
+  double value = 0, limit = 0;
+};
+Check check_probe(const ServePlanSpec& spec, const Probe& p);
+
+struct Candidate {
+  // What it is.
+  std::string model, gpu, precision, engine;
+  int64_t token_budget = 0, max_seqs = 0;  // 0: the preset's
+  int tp = 1, pp = 1, ep = 1;
+  int prefill = 0, decode = 0;  // disaggregated replicas per unit (0: aggregated)
+  std::string label;            // "h100-sxm bf16 vllm tp8"
+  int gpus_per_unit = 0;
+  int gpus_per_node = 8;         // of the GPU's servers
+  double usd_per_gpu_hour = 0;  // 0: unpriced
+  int64_t max_model_len = 0;   // 0: the model's context
+  std::string unit_text;        // the unit's scenario at the plan's rate (requests per probe)
+  std::string profile;
+  // Screen.
+  std::string rejected;  // why it was dropped ("" : kept)
+  std::string rejected_by;  // screen, search, limit
+  double bound_rate = 0;    // cost-chain upper bound on the unit's rate, requests/s
+  double prefill_share_bound = 0;
+  // Search.
+  double capacity = 0, capacity_lo = 0, capacity_hi = 0;  // requests/s per unit at the SLOs
+  std::string binding;      // what stops a higher rate
+  int probes = 0;
+  Probe at_capacity;        // the highest feasible probe
+  int64_t units = 0;
+  Probe at_plan;            // one unit at the planned per-unit rate
+  std::string verified;     // whole fleet at the plan's rate: "" (not run), "meets SLOs", "misses ..."
+  Probe fleet;
+  bool feasible() const { return rejected.empty(); }
+};
+
+// The scenario of `units` units of `c` carrying `rate` requests/s (the fleet's, or one unit's),
+// with `requests` requests.
+std::string scenario_text(const ServePlanSpec& spec, const Candidate& c, int64_t units, double rate, int64_t requests);
+
+// Indices of the feasible candidates, best first: by $/hour (GPUs when unpriced), then by the
+// larger cost-chain bound (seed-independent), then by label.
+std::vector<size_t> ranking(const ServePlanSpec& spec, const std::vector<Candidate>& cands);
+
+// The plan's report from the searched candidates (plan_serve_report.cpp).
+PlanReport build_report(const ServePlanSpec& spec, const PlanInput& input, std::vector<Candidate>& cands,
+                        const std::vector<std::string>& notes);
+
+}  // namespace fathom::plan::detail

@@ -47,6 +47,16 @@ const ModelSpec* ModelCatalog::find(const std::string& name) const {
   return nullptr;
 }
 
+void ModelCatalog::add(ModelSpec m) {
+  for (auto& x : models_) {
+    if (x.name == m.name) {
+      x = std::move(m);
+      return;
+    }
+  }
+  models_.push_back(std::move(m));
+}
+
 std::vector<std::string> ModelCatalog::names() const {
   std::vector<std::string> r;
   for (const auto& m : models_) r.push_back(m.name);

@@ -58,6 +58,9 @@ struct TotalSpec {
   TrainingPriceOptions training;
   ServingPriceOptions serving;
   int grid_points = 8;  // usd: model sizes evaluated, ≥ 3
+  // usd: plan files whose planners price each size instead of the defaults
+  // (plan/total_planners.h); absolute paths, "" for the defaults.
+  std::string serving_plan, training_plan;
 };
 
 // Reads a total plan (the root of a plan file; docs/planning-total.md). A law result path is

@@ -156,7 +156,19 @@ void read_demand(const YamlNode& d, TotalSpec& s) {
 
 void read_usd(const YamlNode& u, TotalSpec& s) {
   u.expect_map();
-  u.expect_keys({"gpu", "serving_gpu", "mfu", "usd_per_gpu_hour", "serving"});
+  u.expect_keys({"gpu", "serving_gpu", "mfu", "usd_per_gpu_hour", "serving", "serving_plan", "training_plan"});
+  // Plans of the other planners that price each size (paths from the plan's folder).
+  auto plan_path = [&](const char* key) -> std::string {
+    auto n = u.find(key);
+    if (!n) return "";
+    fs::path p = n->as_string();
+    if (p.is_relative()) p = fs::path(u.file()).parent_path() / p;
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) n->fail_message(fmt::format("expected a plan file, found none at '{}'", p.string()));
+    return fs::absolute(p).lexically_normal().string();
+  };
+  s.serving_plan = plan_path("serving_plan");
+  s.training_plan = plan_path("training_plan");
   s.gpu = u.str_or("gpu", s.gpu);
   s.serving_gpu = u.str_or("serving_gpu", "");
   s.training.mfu = u.number_or("mfu", s.training.mfu);

@@ -1,0 +1,36 @@
+#pragma once
+// The price callbacks of `fathom plan total --cost usd` (plan/total_cost.h) backed by the other
+// planners, so that the lifetime optimum rests on the same numbers as `plan serve` and
+// `plan train` (docs/planning-total.md, "Prices from the planners"):
+//   serving: the serve plan with its model replaced by each model size; the cheapest fleet's
+//            $/M input and $/M output tokens (the hourly cost split by prefill GPU time) at the
+//            plan's traffic and objectives;
+//   training: the train plan with its model replaced and its deadline and budget dropped (the
+//            token count varies along the search); the cheapest layout's dollars.
+#include <map>
+#include <string>
+
+#include "plan/plan_report.h"
+#include "plan/total_cost.h"
+
+namespace fathom::hw {
+class HardwareCatalog;
+}
+namespace fathom::model {
+class ModelCatalog;
+}
+
+namespace fathom::plan {
+
+// `serve_plan` and `train_plan` are plan files; `prices` ($/GPU-hour by GPU name or alias)
+// override the plans' and the catalog's. The catalogs must outlive the callbacks. A model size no
+// fleet of the serve plan can serve at its objectives, or no layout of the train plan fits, is a
+// ConfigError naming the plan and the size.
+ServingUsdFn serving_usd_by_plan(const std::string& serve_plan, const std::map<std::string, double>& prices,
+                                 const hw::HardwareCatalog& hardware, const model::ModelCatalog& models,
+                                 const PlanOptions& options);
+TrainingUsdFn training_usd_by_plan(const std::string& train_plan, const std::map<std::string, double>& prices,
+                                   const hw::HardwareCatalog& hardware, const model::ModelCatalog& models,
+                                   const PlanOptions& options);
+
+}  // namespace fathom::plan

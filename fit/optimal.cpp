@@ -51,6 +51,39 @@ void check_allocation(const AllocationProblem& p) {
     throw FlagError("--flops-per-param-token", "expected a positive number");
 }
 
+double scan_golden_minimum(const std::function<double(double)>& f, double lo, double hi, int points, double tolerance) {
+  const int m = points;
+  int best = 0;
+  double fb = f(lo);
+  for (int i = 1; i <= m; ++i) {
+    const double v = f(lo + (hi - lo) * i / m);
+    if (v < fb) {
+      fb = v;
+      best = i;
+    }
+  }
+  double a = lo + (hi - lo) * std::max(0, best - 1) / m, b = lo + (hi - lo) * std::min(m, best + 1) / m;
+  const double g = (std::sqrt(5.0) - 1) / 2;
+  double c = b - g * (b - a), d = a + g * (b - a);
+  double fc = f(c), fd = f(d);
+  while (b - a > tolerance) {
+    if (fc < fd) {
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - g * (b - a);
+      fc = f(c);
+    } else {
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + g * (b - a);
+      fd = f(d);
+    }
+  }
+  return (a + b) / 2;
+}
+
 Allocation optimal_allocation(const AllocationProblem& p, double compute) {
   check_allocation(p);
   if (!(compute > 0 && std::isfinite(compute)))
@@ -66,38 +99,10 @@ Allocation optimal_allocation(const AllocationProblem& p, double compute) {
     const double v = ev.loss(n, compute / (k * n));
     return std::isfinite(v) ? v : std::numeric_limits<double>::infinity();
   };
-  const int m = 400;
-  int best = 0;
-  double fb = f(lo);
-  for (int i = 1; i <= m; ++i) {
-    const double v = f(lo + (hi - lo) * i / m);
-    if (v < fb) {
-      fb = v;
-      best = i;
-    }
-  }
-  double a = lo + (hi - lo) * std::max(0, best - 1) / m, b = lo + (hi - lo) * std::min(m, best + 1) / m;
-  const double g = (std::sqrt(5.0) - 1) / 2;
-  double c = b - g * (b - a), d = a + g * (b - a);
-  double fc = f(c), fd = f(d);
-  while (b - a > 1e-12) {
-    if (fc < fd) {
-      b = d;
-      d = c;
-      fd = fc;
-      c = b - g * (b - a);
-      fc = f(c);
-    } else {
-      a = c;
-      c = d;
-      fc = fd;
-      d = a + g * (b - a);
-      fd = f(d);
-    }
-  }
+  const double t = scan_golden_minimum(f, lo, hi);
   Allocation r;
   r.compute = compute;
-  r.n = std::exp(0.5 * (a + b));
+  r.n = std::exp(t);
   r.d = compute / (k * r.n);
   r.tokens_per_param = r.d / r.n;
   r.loss = ev.loss(r.n, r.d);

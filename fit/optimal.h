@@ -4,6 +4,7 @@
 // N that minimises L(N, C/(kN)) at fixed C, the D that goes with it, and the loss reached; and
 // iso-FLOP and iso-loss curves as data. Works for any law with variables named N and D (other
 // variables, such as the unique tokens U of the data-constrained law, are held at given values).
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,13 @@ struct AllocationProblem {
 
 // Throws FlagError when the law has no N and D, or `others` does not match its other variables.
 void check_allocation(const AllocationProblem& p);
+
+// The t in [lo, hi] minimising f: the best of `points` + 1 evenly spaced values, then golden
+// section on the bracket around it until it is narrower than `tolerance`; returns the final
+// bracket's midpoint. Used for every one-dimensional optimum of the scaling laws (here, and the
+// lifetime optimum of plan/plan_total.cpp).
+double scan_golden_minimum(const std::function<double(double)>& f, double lo, double hi, int points = 400,
+                           double tolerance = 1e-12);
 
 // Minimises over log N on a 400-point scan between 10 and C/(10k) parameters, then refines the
 // best bracket by golden section to a relative 1e-12 in N.

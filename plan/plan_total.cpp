@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "fit/fitter.h"
+#include "fit/optimal.h"
 #include "sim/model/params.h"
 #include "sim/model/sized_model.h"
 
@@ -73,36 +74,7 @@ TotalPoint minimise(const TotalSpec& s, const CostFn& cost, const std::string& l
     const TotalPoint p = evaluate(s, cost, label, std::exp(t));
     return std::isfinite(p.total()) ? p.total() : kInfCost;
   };
-  const int m = 400;
-  int best = 0;
-  double fb = f(lo);
-  for (int i = 1; i <= m; ++i) {
-    const double v = f(lo + (hi - lo) * i / m);
-    if (v < fb) {
-      fb = v;
-      best = i;
-    }
-  }
-  double a = lo + (hi - lo) * std::max(0, best - 1) / m, b = lo + (hi - lo) * std::min(m, best + 1) / m;
-  const double g = (std::sqrt(5.0) - 1) / 2;
-  double c = b - g * (b - a), d = a + g * (b - a);
-  double fc = f(c), fd = f(d);
-  while (b - a > 1e-12) {
-    if (fc < fd) {
-      b = d;
-      d = c;
-      fd = fc;
-      c = b - g * (b - a);
-      fc = f(c);
-    } else {
-      a = c;
-      c = d;
-      fc = fd;
-      d = a + g * (b - a);
-      fd = f(d);
-    }
-  }
-  double t = (a + b) / 2;
+  double t = fit::scan_golden_minimum(f, lo, hi);
   if (f(lo) <= f(t)) t = lo;
   if (f(hi) < f(t)) t = hi;
   return evaluate(s, cost, label, std::exp(t));

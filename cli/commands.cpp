@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -62,7 +63,7 @@ void check_db_flag(const std::string& path, const std::string& flag) {
   if (!fs::is_directory(parent, ec)) throw FlagError(flag, "expected a path in an existing folder, found '" + path + "'");
 }
 
-void record_run(const std::string& path, const store::RunRecord& rec) {
+void write_database(const std::string& path, const std::function<void()>& write) {
   check_db_flag(path);
   // What this call creates (the database, its -wal, -shm and -journal) it removes again on
   // failure or interrupt; nothing that was there before is touched.
@@ -79,8 +80,7 @@ void record_run(const std::string& path, const store::RunRecord& rec) {
     for (const auto& p : created) cleanup.push_back(std::make_unique<interrupt::CleanupPath>(p));
   }
   try {
-    store::RunStore db = store::RunStore::open(path);
-    db.add_run(rec, [] { outputs().commit(); });
+    write();
   } catch (...) {
     // A database that was there before keeps its -wal/-shm (another reader may hold them;
     // SQLite removes them itself when the last connection closes).
@@ -93,6 +93,13 @@ void record_run(const std::string& path, const store::RunRecord& rec) {
     throw;
   }
   for (auto& c : cleanup) c->release();
+}
+
+void record_run(const std::string& path, const store::RunRecord& rec) {
+  write_database(path, [&] {
+    store::RunStore db = store::RunStore::open(path);
+    db.add_run(rec, [] { outputs().commit(); });
+  });
 }
 
 int cmd_catalog(const std::string& what, const CommonFlags& f) {

@@ -2,6 +2,7 @@
 // The `fathom` subcommands. Each returns the process exit status; bad input throws
 // fathom::Error, which main() turns into one line on stderr and status 2.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -150,6 +151,11 @@ void stage_file(const std::string& path, const std::string& text, const std::str
 // Checks a --db path before any work: an existing regular file (or a link to one), or an absent
 // file in an existing folder.
 void check_db_flag(const std::string& path, const std::string& flag = "--db");
+
+// Runs `write`, which opens the database at `path`, writes to it and commits the staged outputs
+// inside its transaction; a database this call created (with its -wal, -shm and -journal) is
+// removed again when anything fails or the process is interrupted.
+void write_database(const std::string& path, const std::function<void()>& write);
 
 // Records a run in the database at `path` and commits the staged outputs inside the same
 // transaction: both appear, or neither. A database this call created is removed again when

@@ -84,18 +84,6 @@ std::string render(const plan::PlanReport& r, Format fmt) {
 // Stores the plan, committing the staged outputs inside the same transaction (as record_run
 // does for runs): both appear or neither; a database this call created is removed on failure.
 void record_plan(const std::string& path, const plan::PlanReport& r) {
-  check_db_flag(path);
-  std::vector<std::string> created;
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-    std::error_code ec;
-    if (!fs::exists(fs::symlink_status(path + suffix, ec))) created.push_back(path + suffix);
-  }
-  const bool new_db = !created.empty() && created.front() == path;
-  interrupt::Defer defer;
-  std::vector<std::unique_ptr<interrupt::CleanupPath>> cleanup;
-  if (new_db) {
-    for (const auto& p : created) cleanup.push_back(std::make_unique<interrupt::CleanupPath>(p));
-  }
   store::PlanRecord rec;
   rec.kind = r.kind;
   rec.name = r.name;
@@ -111,19 +99,10 @@ void record_plan(const std::string& path, const plan::PlanReport& r) {
                       row.profile});
     }
   }
-  try {
+  write_database(path, [&] {
     store::PlanStore db = store::PlanStore::open(path, true);
     db.add_plan(rec, rows, [] { outputs().commit(); });
-  } catch (...) {
-    if (new_db) {
-      for (const auto& p : created) {
-        std::error_code ec;
-        fs::remove(p, ec);
-      }
-    }
-    throw;
-  }
-  for (auto& c : cleanup) c->release();
+  });
 }
 
 // A stored plan as the report it was.

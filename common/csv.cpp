@@ -11,6 +11,16 @@
 
 namespace fathom {
 
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"') q += '"';
+    q += c;
+  }
+  return q + "\"";
+}
+
 CsvTable CsvTable::load(const std::string& path, bool comments) {
   return parse(read_input_file(path, InputKind::kTable, "CSV file"), path, comments);
 }

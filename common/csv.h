@@ -8,6 +8,10 @@
 
 namespace fathom {
 
+// A field as CSV writes it: as it is, or in double quotes (quotes doubled) when it holds a comma,
+// a quote or a line break (RFC 4180).
+std::string csv_field(const std::string& s);
+
 class CsvTable {
  public:
   // Throws InputError when the file cannot be read, a quote is unterminated, or a row has a

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/csv.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/input_file.h"
@@ -87,15 +88,6 @@ ojson cell_json(const PlanValue& v) {
   return ojson(std::get<std::string>(v));
 }
 
-std::string csv_text(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"') q += '"';
-    q += c;
-  }
-  return q + "\"";
-}
 
 }  // namespace
 
@@ -146,7 +138,7 @@ std::string section_csv(const PlanSection& s) {
   if (!s.rows.empty()) {
     for (const auto& [name, value] : s.rows.front().cells) {
       out += ',';  // appended apart: GCC 12 reports a false -Wrestrict for "," + std::string
-      out += csv_text(name);
+      out += csv_field(name);
     }
   }
   out += "\n";
@@ -157,7 +149,7 @@ std::string section_csv(const PlanSection& s) {
       if (const double* d = std::get_if<double>(&value)) {
         if (std::isfinite(*d)) out += fmt::format("{}", *d);  // shortest text that reads back to the same bits
       } else {
-        out += csv_text(std::get<std::string>(value));
+        out += csv_field(std::get<std::string>(value));
       }
     }
     out += "\n";

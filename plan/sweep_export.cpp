@@ -1,5 +1,7 @@
 #include "plan/sweep_export.h"
 
+#include "common/csv.h"
+
 #include <ostream>
 
 #include <fmt/format.h>
@@ -70,14 +72,7 @@ Table tidy(const store::SweepStore& db, const store::SweepInfo& sweep) {
 std::string csv_cell(const ojson& v) {
   if (v.is_null()) return "";
   if (!v.is_string()) return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  const std::string s = v.get<std::string>();
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"') q += '"';
-    q += c;
-  }
-  return q + "\"";
+  return csv_field(v.get<std::string>());
 }
 
 }  // namespace

@@ -6,13 +6,7 @@ set -u
 FATHOM="$1"
 DATA="$2"
 SCEN="${FATHOM_DATA_DIR}/scenarios"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {  # name, condition-result
-  if [ "$2" = 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # $tmp, check, pass, fail
 
 # --- good runs ---
 "$FATHOM" estimate "$SCEN/llama3.1-70b-decode-h100.yaml" > "$tmp/out.txt" 2> "$tmp/err.txt"

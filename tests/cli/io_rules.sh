@@ -12,13 +12,7 @@ FATHOM="$1"
 DATA="$2"
 SCEN="${FATHOM_DATA_DIR}/scenarios"
 B="$DATA/bad"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {  # name, status (0 = pass)
-  if [ "$2" = 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # $tmp, check, pass, fail
 S="$SCEN/llama3.1-70b-decode-h100.yaml"
 small="$DATA/serve_small.yaml"
 

@@ -13,13 +13,7 @@ set -u
 FATHOM="$1"
 DATA="$2"
 PLAN="$(dirname "$0")/../../data/plans/llama3.1-70b-train.yaml"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {  # name, status (0 = pass)
-  if [ "$2" = 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # $tmp, check, pass, fail
 : "$DATA"
 
 # --- acceptance -------------------------------------------------------------------------------

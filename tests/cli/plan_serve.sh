@@ -11,13 +11,7 @@
 set -u
 FATHOM="$1"
 DATA="$2"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {  # name, status (0 = pass)
-  if [ "$2" = 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # $tmp, check, pass, fail
 PLAN="$DATA/plans/serve_small.yaml"
 # A smaller space than the unit tests': two GPU types, two budgets.
 SMALL=(--set 'candidates.gpus=[l40s, h100]' --set 'candidates.token_budget=[2048, 8192]' --set 'candidates.max_seqs=[256]')

@@ -6,13 +6,7 @@
 set -u
 FATHOM="$1"
 PLANS="${FATHOM_DATA_DIR:?}/plans"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {  # name, status (0 = pass)
-  if [ "$2" = 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # $tmp, check, pass, fail
 
 "$FATHOM" plan total "$PLANS/total-flops-sardana.yaml" --cost flops --format csv > "$tmp/flops.csv" 2> "$tmp/err"
 check "plan total --cost flops runs" $?

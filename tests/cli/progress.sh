@@ -7,13 +7,7 @@ set -u
 FATHOM="$1"
 DATA="$2"
 SCEN="${FATHOM_DATA_DIR}/scenarios"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {  # name, condition-result
-  if [ "$2" = 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # $tmp, check, pass, fail
 # Every stderr line a JSON object of the task; done rises (never falls) to the last line's total.
 jsonl_ok() {  # file, task
   python3 - "$1" "$2" <<'EOF'

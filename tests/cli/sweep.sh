@@ -11,13 +11,7 @@
 set -u
 FATHOM="$1"
 SCEN="${FATHOM_DATA_DIR}/scenarios"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-check() {  # name, status (0 = pass)
-  if [ "$2" = 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # $tmp, check, pass, fail
 points=400 requests=4000
 if [ -n "${FATHOM_SANITIZED:-}" ]; then points=40 requests=2000; fi
 

@@ -240,8 +240,10 @@ std::function<int()> add_plan_commands(CLI::App& app, CommonFlags& common, const
     return c;
   };
   auto* serve = planner("serve", "The cheapest serving fleets meeting the SLOs (docs/planning.md)");
+  serve->add_option("--profile", common.profile,
+                    "Calibrated profile (fathom calib fit) replacing its GPU's, or 'defaults' (default: the catalog GPUs' own)");
   auto* train = planner("train", "Training layouts meeting a deadline and a budget, ranked (docs/planning-train.md)");
-  auto* total = planner("total", "Model size and tokens minimising training plus lifetime serving cost (docs/planning.md)");
+  auto* total = planner("total", "Model size and tokens minimising training plus lifetime serving cost (docs/planning-total.md)");
   total->add_option("--cost", st->flags.cost, "usd (real prices) or flops (6ND training, 2N per served token)");
   auto* exp = plan->add_subcommand("export", "Write a stored plan as CSV (one section) or JSON (all)");
   exp->add_option("database", st->db, "Database holding plans")->required();

@@ -28,6 +28,7 @@ int cmd_plan_serve(const PlanFlags& flags, const CommonFlags& f) {
   auto hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
   auto mc = model::ModelCatalog::load((fs::path(data_dir()) / "models").string());
   hwc.apply_profile_choice(f.profile, "--profile");
+  spec.profile_defaults = f.profile == "defaults";
   // $/GPU-hour of each candidate GPU, by its catalog name: --prices, else the plan's prices,
   // else the catalog's (names or aliases in either file).
   const std::map<std::string, double> flag_prices = flags.prices.empty() ? std::map<std::string, double>{}

@@ -49,7 +49,6 @@ int cmd_plan_total(const PlanFlags& flags, const CommonFlags& f) {
     std::map<std::string, double> prices;
     if (!flags.prices.empty()) prices = plan::load_prices(flags.prices);
     hwc = hw::HardwareCatalog::load((fs::path(data_dir()) / "hardware").string());
-    hwc.apply_profile_choice(f.profile, "--profile");
     const std::string where = input.root.has("usd") ? input.root.at("usd").where() : input.root.where();
     const hw::GpuSpec& train_gpu = hwc.gpu(spec.gpu, where);
     const hw::GpuSpec& serve_gpu = hwc.gpu(spec.serving_gpu.empty() ? spec.gpu : spec.serving_gpu, where);

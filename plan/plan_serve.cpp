@@ -17,6 +17,7 @@
 #include "common/hash.h"
 #include "common/parallel.h"
 #include "common/version.h"
+#include "hw/profile.h"
 #include "plan/plan_serve_detail.h"
 #include "sim/estimate.h"
 #include "sim/model/model_spec.h"
@@ -82,6 +83,7 @@ std::string scenario_text(const ServePlanSpec& spec, const Candidate& c, int64_t
   n["precision"] = pr;
   // Numbers in their shortest form that reads back to the same double (4.99, not 4.9900000000000002).
   auto num = [](double v) { return fmt::format("{}", v); };
+  if (!c.profile_choice.empty()) n["efficiency"]["profile"] = c.profile_choice;
   if (c.usd_per_gpu_hour > 0) n["cost"]["usd_per_gpu_hour"] = num(c.usd_per_gpu_hour);
   YAML::Node sv;
   YAML::Node par;
@@ -180,6 +182,13 @@ std::vector<Candidate> enumerate(const ServePlanSpec& spec, const hw::HardwareCa
                     c.ep = ep;
                     c.gpus_per_node = std::max(1, gpu.intra_node.gpus_per_node);
                     c.usd_per_gpu_hour = price > 0 ? price : 0;
+                    // The catalog's kernel profile choice for this GPU, written into every scenario so
+                    // that each runs alone to the same numbers (--profile changes the catalog).
+                    if (gpu.calibrated_profile && !gpu.calibrated_profile->file.empty()) {
+                      c.profile_choice = gpu.calibrated_profile->file;
+                    } else if (spec.profile_defaults) {
+                      c.profile_choice = "defaults";
+                    }
                     c.max_model_len = max_model_len;
                     std::string layout = fmt::format("tp{}", tp);
                     if (pp > 1) layout += fmt::format(" pp{}", pp);

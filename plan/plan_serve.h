@@ -9,6 +9,7 @@
 // plan's headroom. Every simulator run is identified by its resolved scenario's SHA-256 and, with
 // a database, cached there, so that an interrupted plan resumes without rerunning anything.
 // Deterministic: the same plan gives the same report on any number of threads.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,9 @@ struct ServePlanSpec {
   bool aggregated = true;
   std::vector<std::pair<int, int>> pd_ratios;  // disaggregated prefill:decode replicas per unit
   std::map<std::string, double> prices;        // $/GPU-hour by GPU name or alias, over the catalog's
+  // --profile defaults: every scenario prices its kernels with the documented defaults (write
+  // `efficiency.profile: defaults`); otherwise a GPU's calibrated profile in the catalog is named.
+  bool profile_defaults = false;
   double headroom = 0.2;   // share of each unit's measured capacity kept free
   int64_t max_gpus = 0;    // 0: no limit
   // Search.

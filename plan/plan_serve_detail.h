@@ -40,6 +40,7 @@ struct Candidate {
   int gpus_per_node = 8;         // of the GPU's servers
   double usd_per_gpu_hour = 0;  // 0: unpriced
   int64_t max_model_len = 0;   // 0: the model's context
+  std::string profile_choice;  // efficiency.profile of its scenarios: a profile file, "defaults" or ""
   std::string unit_text;        // the unit's scenario at the plan's rate (requests per probe)
   std::string profile;
   // Screen.

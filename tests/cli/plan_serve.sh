@@ -85,6 +85,17 @@ rc=$?
 [ "$rc" = 130 ] && [ ! -s "$tmp/int.out" ]
 check "SIGINT exits 130 with no report (got $rc)" $?
 
+# --profile: a calibrated H100 profile prices the H100 candidates, and every scenario names it.
+"$FATHOM" calib synth --db "$tmp/syn.sqlite" --quick --gpu h100-sxm --seed 5 > /dev/null 2>&1 &&
+  "$FATHOM" calib fit "$tmp/syn.sqlite" --out "$tmp/h100.yaml" > /dev/null 2>&1
+check "a synthetic H100 profile" $?
+"$FATHOM" plan serve "$PLAN" "${SMALL[@]}" --set 'candidates.gpus=[h100]' --profile "$tmp/h100.yaml" --progress none \
+  --emit-scenario 1 --scenario-out "$tmp/prof.yaml" > /dev/null 2>&1 &&
+  grep -q "profile: $tmp/h100.yaml" "$tmp/prof.yaml" && "$FATHOM" serve "$tmp/prof.yaml" --format json -o "$tmp/prof.json"
+check "--profile is written into the emitted scenario, which runs" $?
+"$FATHOM" plan serve "$PLAN" "${SMALL[@]}" --profile defaults --progress none --emit-scenario 1 | grep -q "profile: defaults"
+check "--profile defaults is written into the emitted scenario" $?
+
 # errors: one line, exit 2, no output file.
 one_line_2() {  # name, expected substring, command...
   local name="$1" want="$2"

@@ -1,12 +1,20 @@
 #pragma once
 // Internals of plan/plan_serve.cpp shared with plan/plan_serve_report.cpp: one candidate serving
 // unit, its probes on the simulator and the search's outcome.
+#include <atomic>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "plan/plan_serve.h"
+#include "store/sweep_store.h"
+
+namespace fathom::serve {
+struct ServeResult;
+}
 
 namespace fathom::plan::detail {
 
@@ -58,6 +66,43 @@ struct Candidate {
   std::string verified;     // whole fleet at the plan's rate: "" (not run), "meets SLOs", "misses ..."
   Probe fleet;
   bool feasible() const { return rejected.empty(); }
+};
+
+// The candidates of the plan, in its order (every list's product), and the analytic screen of
+// one: sets c.rejected or c.bound_rate (plan_serve_units.cpp).
+std::vector<Candidate> enumerate(const ServePlanSpec& spec, const hw::HardwareCatalog& hardware,
+                                 const model::ModelCatalog& models, std::vector<std::string>& notes);
+void screen(const ServePlanSpec& spec, Candidate& c, const hw::HardwareCatalog& hardware,
+            const model::ModelCatalog& models);
+
+// The planner's figures of a serving run: the headline metrics (sim/serve/metrics.h), the
+// whole-run p50, p90 and p95 of TTFT, TPOT and E2E, and prompt tokens/s in the window.
+std::map<std::string, double> run_figures(const serve::ServeResult& r);
+// A probe from stored figures: the 95% interval bounds also under `NAME_lo` and `NAME_hi`.
+Probe make_probe(double rate, const std::string& verdict, std::map<std::string, double> figures);
+
+// Simulator runs of units, identified by their resolved scenario's hash, cached in memory and,
+// with a database, in a sweep of it named plan-serve-probes (so an interrupted plan resumes
+// without rerunning them). Thread-safe.
+class ProbeCache {
+ public:
+  ProbeCache(const std::string& db, const hw::HardwareCatalog& hardware, const model::ModelCatalog& models,
+             const std::atomic<bool>* cancel);
+  ~ProbeCache();
+  // One unit of `c` at `rate` requests/s, with the plan's requests.
+  Probe run(const ServePlanSpec& spec, const Candidate& c, double rate);
+  // Writes the runs made since the last flush (one transaction).
+  void flush();
+
+ private:
+  const hw::HardwareCatalog& hardware_;
+  const model::ModelCatalog& models_;
+  const std::atomic<bool>* cancel_;
+  std::unique_ptr<store::SweepStore> store_;
+  int64_t sweep_id_ = 0;
+  std::mutex mu_;
+  std::map<std::string, store::SweepPointRow> stored_;
+  std::vector<store::SweepPointRow> pending_;
 };
 
 // The scenario of `units` units of `c` carrying `rate` requests/s (the fleet's, or one unit's),

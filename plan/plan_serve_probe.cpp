@@ -15,14 +15,19 @@
 
 namespace fathom::plan::detail {
 
+namespace {
+// The layout of the stored figures (run_figures); raise it when they change meaning.
+constexpr int kFigures = 2;
+}  // namespace
+
 std::map<std::string, double> run_figures(const serve::ServeResult& r) {
   std::map<std::string, double> m;
   for (const auto& [k, v] : serve::headline_metrics(r)) m[k] = v;
   const std::pair<const char*, const serve::Percentiles*> whole[] = {{"ttft", &r.ttft}, {"tpot", &r.tpot}, {"e2e", &r.e2e}};
-  for (const auto& [name, pc] : whole) {
-    m[fmt::format("{}_p50_s", name)] = pc->p50 / 1e9;
-    m[fmt::format("{}_p90_s", name)] = pc->p90 / 1e9;
-    m[fmt::format("{}_p95_s", name)] = pc->p95 / 1e9;
+  for (const auto& [name, pc] : whole) {  // Percentiles are in seconds
+    m[fmt::format("{}_p50_s", name)] = pc->p50;
+    m[fmt::format("{}_p90_s", name)] = pc->p90;
+    m[fmt::format("{}_p95_s", name)] = pc->p95;
   }
   const double dur = r.window.duration_s > 0 ? r.window.duration_s : r.makespan_s;
   m["input_tokens_per_s"] = dur > 0 ? static_cast<double>(r.window.input_tokens) / dur : 0.0;
@@ -68,7 +73,11 @@ ProbeCache::ProbeCache(const std::string& db, const hw::HardwareCatalog& hardwar
   if (db.empty()) return;
   store_ = std::make_unique<store::SweepStore>(store::SweepStore::open(db, true));
   store::SweepInfo info;
-  info.spec_text = "fathom plan serve: simulator runs of candidate serving units, by scenario hash\n";
+  // The identity of the cache: runs of another Fathom version, or of another layout of the
+  // figures (kFigures), are never reused.
+  info.spec_text = fmt::format("fathom plan serve: simulator runs of candidate serving units, by scenario hash; "
+                               "Fathom {}, figures {}\n",
+                               fathom::version(), kFigures);
   info.spec_hash = sha256_hex(info.spec_text);
   info.name = "plan-serve-probes";
   info.command = "serve";

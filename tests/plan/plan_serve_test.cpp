@@ -143,6 +143,25 @@ TEST(PlanServe, SameReportOnAnyThreadCount) {
   EXPECT_EQ(a, b);
 }
 
+TEST(PlanServe, WholeRunPercentileObjectivesAreInSeconds) {
+  // The planner's figures of a run are the simulator's own: p50–p95 of the whole run, in seconds.
+  const auto s = sim::load_scenario(data_dir() + "/scenarios/llama3.1-8b-serve-h100.yaml",
+                                    test::hardware(), test::models(), {{}, "--profile", {{"serve.workload.requests", "1000", "t"}}});
+  const serve::ServeResult r = serve::simulate(s);
+  const auto f = detail::run_figures(r);
+  EXPECT_EQ(f.at("ttft_p90_s"), r.ttft.p90);
+  EXPECT_EQ(f.at("e2e_p50_s"), r.e2e.p50);
+  EXPECT_GT(f.at("e2e_p50_s"), 0.1);  // seconds: a request of ~250 tokens takes well over 0.1 s
+  // A p90 objective binds like the p99 ones: an unreachable one drops every candidate.
+  Loaded l = load({{"slo", "{ttft_p90_s: 0.5, e2e_p50_s: 0.05}", "test"}, {"candidates.gpus", "[h100]", "t"}});
+  EXPECT_THROW(plan_serve(l.spec, l.input, test::hardware(), test::models()), ConfigError);
+  Loaded ok = load({{"slo", "{ttft_p90_s: 0.5, e2e_p50_s: 30}", "test"}, {"candidates.gpus", "[h100]", "t"}});
+  const PlanReport rep = plan_serve(ok.spec, ok.input, test::hardware(), test::models());
+  const double p50 = rep.sections[0].rows[0].number("e2e_p50_s");
+  EXPECT_GT(p50, 0.1);
+  EXPECT_LE(p50, 30);
+}
+
 TEST(PlanServe, BadPlansNameFileAndLine) {
   auto message = [&](const std::vector<YamlOverride>& sets) -> std::string {
     try {

@@ -61,6 +61,7 @@ HARNESSES=(
   "formula|1024|formula.dict|"
   "quantity|256|quantity.dict|"
   "sweep|4096|yaml.dict|"
+  "plan|8192|yaml.dict|data/plans/*.yaml tests/data/plans/*.yaml"
 )
 
 selected=()

@@ -46,10 +46,12 @@ PY
 check "json and csv agree" $?
 
 # resume: kill -9 mid-run (once some simulator runs are stored), then finish; the report equals
-# an uninterrupted run's.
-"$FATHOM" plan serve "$PLAN" --progress none --jobs 1 --format csv > "$tmp/full.csv" 2>/dev/null
+# an uninterrupted run's. (Under the sanitizers, on two GPU types.)
+FULL=()
+if [ -n "${FATHOM_SANITIZED:-}" ]; then FULL=(--set 'candidates.gpus=[l40s, h100]' --set 'candidates.max_seqs=[256]' --set search.requests=600); fi
+"$FATHOM" plan serve "$PLAN" "${FULL[@]}" --progress none --jobs 1 --format csv > "$tmp/full.csv" 2>/dev/null
 db="$tmp/plan.sqlite"
-"$FATHOM" plan serve "$PLAN" --progress none --jobs 1 --db "$db" --format csv > /dev/null 2>&1 &
+"$FATHOM" plan serve "$PLAN" "${FULL[@]}" --progress none --jobs 1 --db "$db" --format csv > /dev/null 2>&1 &
 pid=$!
 for _ in $(seq 200); do
   n=$(sqlite3 "$db" "select count(*) from sweep_points" 2>/dev/null || echo 0)
@@ -62,12 +64,12 @@ wait "$pid" 2>/dev/null
 stored=$(sqlite3 "$db" "select count(*) from sweep_points")
 [ "$killed" = 0 ] && [ "$(sqlite3 "$db" "select count(*) from plans")" = 0 ]
 check "killed mid-run ($stored simulator runs stored, no plan yet)" $?
-"$FATHOM" plan serve "$PLAN" --progress none --jobs 1 --db "$db" --format csv > "$tmp/resumed.csv" 2>/dev/null
+"$FATHOM" plan serve "$PLAN" "${FULL[@]}" --progress none --jobs 1 --db "$db" --format csv > "$tmp/resumed.csv" 2>/dev/null
 check "resumed run succeeds" $?
 cmp -s "$tmp/full.csv" "$tmp/resumed.csv"
 check "resumed report equals the uninterrupted one" $?
 runs1=$(sqlite3 "$db" "select count(*) from sweep_points")
-"$FATHOM" plan serve "$PLAN" --progress none --db "$db" --format csv > "$tmp/again.csv" 2>/dev/null
+"$FATHOM" plan serve "$PLAN" "${FULL[@]}" --progress none --db "$db" --format csv > "$tmp/again.csv" 2>/dev/null
 runs2=$(sqlite3 "$db" "select count(*) from sweep_points")
 cmp -s "$tmp/full.csv" "$tmp/again.csv" && [ "$runs1" = "$runs2" ] && [ "$runs1" -gt 0 ]
 check "a finished plan run again reuses its $runs1 stored simulator runs" $?

@@ -19,6 +19,7 @@
 #include "plan/plan_serve_detail.h"
 #include "sim/scenario.h"
 #include "sim/serve/simulator.h"
+#include "sim/serve/window.h"
 
 namespace fathom::plan {
 
@@ -29,7 +30,7 @@ using detail::Probe;
 
 // The highest rate one unit carries with every objective met and a stable verdict: bracketed
 // from the cost chain's bound, then bisected to the plan's tolerance.
-void search(const ServePlanSpec& spec, Candidate& c, detail::ProbeCache& cache) {
+void bisect(const ServePlanSpec& spec, Candidate& c, detail::ProbeCache& cache) {
   auto probe = [&](double rate) {
     ++c.probes;
     return cache.run(spec, c, rate);
@@ -102,7 +103,10 @@ void search(const ServePlanSpec& spec, Candidate& c, detail::ProbeCache& cache) 
     c.capacity_lo = std::max(0.0, std::min(lo, lo - half));
     c.capacity_hi = std::max(hi, lo + half);
   }
-  // The fleet at the plan's headroom.
+}
+
+// The fleet at the plan's headroom, and one unit at its planned rate.
+void size_fleet(const ServePlanSpec& spec, Candidate& c, detail::ProbeCache& cache) {
   c.units = static_cast<int64_t>(std::ceil(spec.rate_per_s / ((1 - spec.headroom) * c.capacity) - 1e-12));
   c.units = std::max<int64_t>(1, c.units);
   if (spec.max_gpus > 0 && c.units * c.gpus_per_unit > spec.max_gpus) {
@@ -111,7 +115,48 @@ void search(const ServePlanSpec& spec, Candidate& c, detail::ProbeCache& cache) 
     c.rejected_by = "GPU limit";
     return;
   }
-  c.at_plan = probe(spec.rate_per_s / static_cast<double>(c.units));
+  ++c.probes;
+  c.at_plan = cache.run(spec, c, spec.rate_per_s / static_cast<double>(c.units));
+}
+
+// The capacity of a unit (search.replications > 1: the mean of independent bisections with
+// seeds seed, seed + 1, ..., and their t interval), then its fleet.
+void search(const ServePlanSpec& spec, Candidate& c, detail::ProbeCache& cache) {
+  if (spec.replications <= 1) {
+    bisect(spec, c, cache);
+    if (c.feasible()) size_fleet(spec, c, cache);
+    return;
+  }
+  std::vector<double> caps;
+  Candidate first;
+  for (int r = 0; r < spec.replications; ++r) {
+    ServePlanSpec sr = spec;
+    sr.seed = spec.seed + static_cast<uint64_t>(r);
+    Candidate cr = c;
+    bisect(sr, cr, cache);
+    c.probes += cr.probes;
+    if (!cr.feasible()) {  // any replication that finds no rate drops the unit
+      const int probes = c.probes;
+      c = cr;
+      c.probes = probes;
+      c.rejected += fmt::format(" (replication {} of {}, seed {})", r + 1, spec.replications, sr.seed);
+      return;
+    }
+    caps.push_back(cr.capacity);
+    if (r == 0) first = cr;
+  }
+  const int probes = c.probes;
+  c = first;
+  c.probes = probes;
+  const double n = static_cast<double>(caps.size());
+  double mean = 0, ss = 0;
+  for (double x : caps) mean += x / n;
+  for (double x : caps) ss += (x - mean) * (x - mean);
+  const double half = serve::student_t975(static_cast<int>(caps.size()) - 1) * std::sqrt(ss / (n - 1) / n);
+  c.capacity = mean;
+  c.capacity_lo = std::max(0.0, mean - half);
+  c.capacity_hi = mean + half;
+  size_fleet(spec, c, cache);
 }
 
 // Runs body(i) for i < n on the plan's threads while the calling thread reports progress.

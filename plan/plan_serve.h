@@ -67,6 +67,9 @@ struct ServePlanSpec {
   int64_t requests = 3000;  // simulated requests per probe (per unit)
   uint64_t seed = 1;
   double tolerance = 0.01;  // relative width of the final bisection bracket
+  // Independent bisections per unit, with seeds seed, seed + 1, ...: the capacity is their mean
+  // and its interval their Student t 95% interval (1: one bisection, the delta-method interval).
+  int replications = 1;
   int64_t top = 10;
   int64_t verify = 3;       // top rows re-simulated as whole fleets at the planned rate
 };

@@ -287,7 +287,8 @@ ServePlanSpec parse_serve_plan(const PlanInput& in, const std::string& file) {
   if (root.has("max_gpus")) s.max_gpus = root.small_count("max_gpus", 1'000'000);
   if (auto se = root.find("search")) {
     se->expect_map();
-    se->expect_keys({"requests", "seed", "tolerance", "top", "verify"});
+    se->expect_keys({"requests", "seed", "tolerance", "top", "verify", "replications"});
+    if (se->has("replications")) s.replications = se->small_count("replications", 20);
     if (se->has("requests")) {
       s.requests = se->count("requests");
       if (s.requests < 600 || s.requests > kMaxProbeRequests) {

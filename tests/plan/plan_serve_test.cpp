@@ -175,6 +175,31 @@ TEST(PlanServe, WholeRunPercentileObjectivesAreInSeconds) {
   EXPECT_LE(p50, 30);
 }
 
+TEST(PlanServe, ReplicationsAverageIndependentBisections) {
+  // search.replications K: the capacity is the mean of the K single-seed capacities (seeds s,
+  // s + 1, ...), its interval their t interval, which contains the mean.
+  const std::vector<YamlOverride> one = {{"candidates.gpus", "[h100]", "t"},
+                                         {"candidates.token_budget", "[2048]", "t"},
+                                         {"candidates.max_seqs", "[256]", "t"},
+                                         {"candidates.tp", "[1]", "t"},
+                                         {"search.requests", "600", "t"}};
+  double sum = 0;
+  for (const char* seed : {"4", "5", "6"}) {
+    auto sets = one;
+    sets.push_back({"search.seed", seed, "t"});
+    Loaded l = load(sets);
+    sum += plan_serve(l.spec, l.input, test::hardware(), test::models()).sections[0].rows[0].number("capacity_req_per_s");
+  }
+  auto sets = one;
+  sets.push_back({"search.seed", "4", "t"});
+  sets.push_back({"search.replications", "3", "t"});
+  Loaded l = load(sets);
+  const PlanRow row = plan_serve(l.spec, l.input, test::hardware(), test::models()).sections[0].rows[0];
+  EXPECT_NEAR(row.number("capacity_req_per_s"), sum / 3, 1e-9 * sum);
+  EXPECT_LT(row.number("capacity_ci95_lo"), row.number("capacity_req_per_s"));
+  EXPECT_GT(row.number("capacity_ci95_hi"), row.number("capacity_req_per_s"));
+}
+
 TEST(PlanServe, BadPlansNameFileAndLine) {
   auto message = [&](const std::vector<YamlOverride>& sets) -> std::string {
     try {

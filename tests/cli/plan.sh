@@ -73,29 +73,21 @@ diff -q <(cat "$tmp/row1.yaml") <(head -c -1 "$tmp/stored.yaml") > /dev/null; ch
 check "export JSON" $?
 
 # --- errors -----------------------------------------------------------------------------------
-expect_bad() {  # name, pattern, command...
-  local name="$1" pat="$2"
-  shift 2
-  "$@" > /dev/null 2> "$tmp/err"
-  local rc=$?
-  [ "$rc" = 2 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -q -- "$pat" "$tmp/err"
-  check "$name (rc $rc: $(head -c 200 "$tmp/err"))" $?
-}
-expect_bad "missing plan file" "nothing.yaml" "$FATHOM" plan train "$tmp/nothing.yaml" -o "$tmp/out.txt"
+expect_error "missing plan file" "nothing.yaml" "$FATHOM" plan train "$tmp/nothing.yaml" -o "$tmp/out.txt"
 printf 'model: llama-3.1-70b\ntokens: 15T\ngpus: [h100-sxm]\ncluster_sizes: 1024\ntrain: {seq_len: 8192, global_batch: 2048}\nbudget: 5\n' > "$tmp/bad.yaml"
-expect_bad "unknown key" "bad.yaml:6: .*budget" "$FATHOM" plan train "$tmp/bad.yaml" -o "$tmp/out.txt"
+expect_error "unknown key" "bad.yaml:6: .*budget" "$FATHOM" plan train "$tmp/bad.yaml" -o "$tmp/out.txt"
 printf 'model: llama-3.1-70b\ntokens: 15T\ngpus: [h100-sxn]\ncluster_sizes: 1024\ntrain: {seq_len: 8192, global_batch: 2048}\n' > "$tmp/bad2.yaml"
-expect_bad "unknown GPU" "bad2.yaml:3: " "$FATHOM" plan train "$tmp/bad2.yaml" -o "$tmp/out.txt"
+expect_error "unknown GPU" "bad2.yaml:3: " "$FATHOM" plan train "$tmp/bad2.yaml" -o "$tmp/out.txt"
 printf 'model: llama-3.1-70b\ntokens: 15T\ngpus: [h100-sxm]\ncluster_sizes: 1024\ntrain: {seq_len: -4, global_batch: 2048}\n' > "$tmp/bad3.yaml"
-expect_bad "bad train value" "bad3.yaml:5: .*seq_len" "$FATHOM" plan train "$tmp/bad3.yaml" -o "$tmp/out.txt"
-expect_bad "--emit-scenario past the rows" "^fathom: --emit-scenario: expected a rank from 1 to" \
+expect_error "bad train value" "bad3.yaml:5: .*seq_len" "$FATHOM" plan train "$tmp/bad3.yaml" -o "$tmp/out.txt"
+expect_error "--emit-scenario past the rows" "^fathom: --emit-scenario: expected a rank from 1 to" \
   "$FATHOM" plan train "$PLAN" --emit-scenario 99 --scenario-out "$tmp/out.yaml" -o "$tmp/out.txt" --db "$tmp/new.db"
-expect_bad "bad --set" "^fathom: --set deadline_days=-1" "$FATHOM" plan train "$PLAN" --set deadline_days=-1 -o "$tmp/out.txt"
-expect_bad "bad --format" "^fathom: --format" "$FATHOM" plan train "$PLAN" --format xml -o "$tmp/out.txt"
+expect_error "bad --set" "^fathom: --set deadline_days=-1" "$FATHOM" plan train "$PLAN" --set deadline_days=-1 -o "$tmp/out.txt"
+expect_error "bad --format" "^fathom: --format" "$FATHOM" plan train "$PLAN" --format xml -o "$tmp/out.txt"
 printf 'usd_per_gpu_hour: {h100-sxm: -2}\n' > "$tmp/prices.yaml"
-expect_bad "bad prices" "prices.yaml:1: " "$FATHOM" plan train "$PLAN" --prices "$tmp/prices.yaml" -o "$tmp/out.txt"
-expect_bad "export: no such plan" "^fathom: --plan: " "$FATHOM" plan export "$tmp/p.db" --plan 42
-expect_bad "export: no such section" "^fathom: --section: " "$FATHOM" plan export "$tmp/p.db" --section nope
+expect_error "bad prices" "prices.yaml:1: " "$FATHOM" plan train "$PLAN" --prices "$tmp/prices.yaml" -o "$tmp/out.txt"
+expect_error "export: no such plan" "^fathom: --plan: " "$FATHOM" plan export "$tmp/p.db" --plan 42
+expect_error "export: no such section" "^fathom: --section: " "$FATHOM" plan export "$tmp/p.db" --section nope
 [ ! -e "$tmp/out.txt" ] && [ ! -e "$tmp/out.yaml" ] && [ ! -e "$tmp/new.db" ]
 check "no output file or database left by a failing run" $?
 

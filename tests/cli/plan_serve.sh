@@ -98,26 +98,16 @@ check "--profile is written into the emitted scenario, which runs" $?
 "$FATHOM" plan serve "$PLAN" "${SMALL[@]}" --profile defaults --progress none --emit-scenario 1 | grep -q "profile: defaults"
 check "--profile defaults is written into the emitted scenario" $?
 
-# errors: one line, exit 2, no output file.
-one_line_2() {  # name, expected substring, command...
-  local name="$1" want="$2"
-  shift 2
-  "$@" > "$tmp/out" 2> "$tmp/err"
-  local rc=$?
-  [ "$rc" = 2 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -q -- "$want" "$tmp/err"
-  local ok=$?
-  [ "$ok" = 0 ] || { echo "  rc=$rc stderr: $(cat "$tmp/err")"; }
-  check "$name" "$ok"
-}
+# errors: one line, exit 2 (expect_error, tests/cli/lib.sh), no output file.
 printf 'name: x\nmodel: llama-3.1-8b\ntraffic:\n  arrival: {process: poisson, rate_per_s: 5}\n  input_tokens: {dist: fixed, value: 100}\n  output_tokens: {dist: fixed, value: 10}\nslo: {ttft_p99_s: 0.5}\ncandidates: {gpus: [h100], tpp: [1]}\n' > "$tmp/bad.yaml"
-one_line_2 "unknown key names file:line" "bad.yaml:8" "$FATHOM" plan serve "$tmp/bad.yaml" -o "$tmp/o.txt"
+expect_error "unknown key names file:line" "bad.yaml:8" "$FATHOM" plan serve "$tmp/bad.yaml" -o "$tmp/o.txt"
 [ ! -e "$tmp/o.txt" ]
 check "no output file after an error" $?
-one_line_2 "unknown GPU" "l9000" "$FATHOM" plan serve "$PLAN" --set 'candidates.gpus=[l9000]'
-one_line_2 "--emit-scenario past the rows" "--emit-scenario" "$FATHOM" plan serve "$PLAN" "${SMALL[@]}" --progress none --emit-scenario 99
-one_line_2 "missing plan file" "nope.yaml" "$FATHOM" plan serve "$tmp/nope.yaml"
-one_line_2 "bad --jobs" "--jobs" "$FATHOM" plan serve "$PLAN" --jobs -3
-one_line_2 "impossible objectives say why" "latency bound" "$FATHOM" plan serve "$PLAN" "${SMALL[@]}" --set slo.ttft_p99_s=0.0001
+expect_error "unknown GPU" "l9000" "$FATHOM" plan serve "$PLAN" --set 'candidates.gpus=[l9000]'
+expect_error "--emit-scenario past the rows" "--emit-scenario" "$FATHOM" plan serve "$PLAN" "${SMALL[@]}" --progress none --emit-scenario 99
+expect_error "missing plan file" "nope.yaml" "$FATHOM" plan serve "$tmp/nope.yaml"
+expect_error "bad --jobs" "--jobs" "$FATHOM" plan serve "$PLAN" --jobs -3
+expect_error "impossible objectives say why" "latency bound" "$FATHOM" plan serve "$PLAN" "${SMALL[@]}" --set slo.ttft_p99_s=0.0001
 
 echo "plan serve: $pass passed, $fail failed"
 [ "$fail" = 0 ]

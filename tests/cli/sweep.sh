@@ -138,31 +138,23 @@ tail -1 "$tmp/p.err" | grep -q '^{"done":12,"total":12,"failed":0,'; check "--pr
 [ ! -s "$tmp/q.err" ]; check "no progress line when stderr is not a terminal" $?
 
 # --- errors: exit 2, one line naming the file:line or flag, no database created ------------------
-expect_bad() {  # name, pattern, command...
-  local name="$1" pat="$2"
-  shift 2
-  "$@" > /dev/null 2> "$tmp/err"
-  local rc=$?
-  [ "$rc" = 2 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -q -- "$pat" "$tmp/err"
-  check "$name (rc $rc: $(head -c 200 "$tmp/err"))" $?
-}
 printf 'name: b\ncommand: serve\nscenario: %s\naxes:\n  - {path: serve.parallel.tp, valeus: [1]}\n' "$SCEN/llama3.1-8b-serve-h100.yaml" > "$tmp/b1.yaml"
-expect_bad "unknown axis key" "b1.yaml:5: unknown key 'axes\[0\].valeus'" "$FATHOM" sweep "$tmp/b1.yaml" --db "$tmp/none.db"
+expect_error "unknown axis key" "b1.yaml:5: unknown key 'axes\[0\].valeus'" "$FATHOM" sweep "$tmp/b1.yaml" --db "$tmp/none.db"
 printf 'name: b\ncommand: serve\nscenario: %s\naxes:\n  - {path: serve.paralel.tp, values: [1, 2]}\n' "$SCEN/llama3.1-8b-serve-h100.yaml" > "$tmp/b2.yaml"
-expect_bad "a path no point can take" "every one failing" "$FATHOM" sweep "$tmp/b2.yaml" --db "$tmp/b2.db"
+expect_error "a path no point can take" "every one failing" "$FATHOM" sweep "$tmp/b2.yaml" --db "$tmp/b2.db"
 printf 'name: b\ncommand: estimate\nscenario: nowhere.yaml\naxes:\n  - {path: a, values: [1]}\n' > "$tmp/b3.yaml"
-expect_bad "missing base scenario" "b3.yaml:3: 'scenario': expected a scenario file" "$FATHOM" sweep "$tmp/b3.yaml" --db "$tmp/none.db"
+expect_error "missing base scenario" "b3.yaml:3: 'scenario': expected a scenario file" "$FATHOM" sweep "$tmp/b3.yaml" --db "$tmp/none.db"
 printf 'name: b\ncommand: train\nscenario: %s\naxes:\n  - rate: [1, 2]\n' "$SCEN/llama3.1-8b-serve-h100.yaml" > "$tmp/b4.yaml"
-expect_bad "rate axis on a train sweep" "b4.yaml:5: .*serve only" "$FATHOM" sweep "$tmp/b4.yaml" --db "$tmp/none.db"
+expect_error "rate axis on a train sweep" "b4.yaml:5: .*serve only" "$FATHOM" sweep "$tmp/b4.yaml" --db "$tmp/none.db"
 printf 'name: b\ncommand: estimate\nscenario: %s\naxes:\n  - {path: a, range: {from: 1, to: 2, steps: 100000}}\n  - {path: b, range: {from: 1, to: 2, steps: 100000}}\n' "$SCEN/llama3.1-8b-serve-h100.yaml" > "$tmp/b5.yaml"
-expect_bad "too many points" "b5.yaml:6: .*at most 100000000 points" "$FATHOM" sweep "$tmp/b5.yaml" --db "$tmp/none.db"
-expect_bad "bad --shard" "^fathom: --shard: expected i/N" "$FATHOM" sweep "$tmp/small.yaml" --shard 2/2 --db "$tmp/none.db"
-expect_bad "bad --jobs" "^fathom: --jobs" "$FATHOM" sweep "$tmp/small.yaml" --jobs -1 --db "$tmp/none.db"
+expect_error "too many points" "b5.yaml:6: .*at most 100000000 points" "$FATHOM" sweep "$tmp/b5.yaml" --db "$tmp/none.db"
+expect_error "bad --shard" "^fathom: --shard: expected i/N" "$FATHOM" sweep "$tmp/small.yaml" --shard 2/2 --db "$tmp/none.db"
+expect_error "bad --jobs" "^fathom: --jobs" "$FATHOM" sweep "$tmp/small.yaml" --jobs -1 --db "$tmp/none.db"
 echo "not a database" > "$tmp/text.db"
-expect_bad "export of a non-database" "text.db: expected a Fathom database" "$FATHOM" sweep export "$tmp/text.db"
-expect_bad "export of a missing file" "nothing.db: expected a sweep database" "$FATHOM" sweep export "$tmp/nothing.db"
+expect_error "export of a non-database" "text.db: expected a Fathom database" "$FATHOM" sweep export "$tmp/text.db"
+expect_error "export of a missing file" "nothing.db: expected a sweep database" "$FATHOM" sweep export "$tmp/nothing.db"
 "$FATHOM" sweep merge "$tmp/two.db" "$tmp/est.j1.db" "$tmp/small.j1.db" > /dev/null
-expect_bad "export: several sweeps, none chosen" "expected --sweep to name one sweep, found 2" "$FATHOM" sweep export "$tmp/two.db"
+expect_error "export: several sweeps, none chosen" "expected --sweep to name one sweep, found 2" "$FATHOM" sweep export "$tmp/two.db"
 "$FATHOM" sweep export "$tmp/two.db" --sweep small -o "$tmp/two.csv"; cmp -s "$tmp/two.csv" "$tmp/small.j1.csv"; check "export --sweep by name" $?
 [ ! -e "$tmp/none.db" ]; check "no database created by a failing spec" $?
 

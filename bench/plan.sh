@@ -6,14 +6,7 @@
 # planner bisects to 1%), the same 3,000 requests per run.
 #   bench/plan.sh build/fathom [RUNS]
 set -euo pipefail
-FATHOM="$(realpath "$1")"
-RUNS="${2:-3}"
-cd "$(dirname "$0")/.."
-export FATHOM_DATA_DIR="${FATHOM_DATA_DIR:-$PWD/data}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-now() { date +%s.%N; }
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+. "$(dirname "$0")/lib.sh" "$@"  # FATHOM, RUNS, $tmp, now, median; cd to the repository
 PLAN=data/plans/llama3.1-70b-40rps.yaml
 plan=$(for _ in $(seq "$RUNS"); do
   t0=$(now)

@@ -5,14 +5,7 @@
 # --set ...` process per point, in a shell loop (the baseline, in the same run).
 #   bench/sweep.sh build/fathom [RUNS]
 set -euo pipefail
-FATHOM="$(realpath "$1")"
-RUNS="${2:-3}"
-cd "$(dirname "$0")/.."
-export FATHOM_DATA_DIR="${FATHOM_DATA_DIR:-$PWD/data}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-now() { date +%s.%N; }
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+. "$(dirname "$0")/lib.sh" "$@"  # FATHOM, RUNS, $tmp, now, median; cd to the repository
 time_sweep() {  # spec
   for _ in $(seq "$RUNS"); do
     rm -f "$tmp/s.db"*

@@ -1,1 +1,1 @@
-// charts: to be written
+// Charts of this page: written with the page (a helper is writing it).

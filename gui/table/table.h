@@ -24,6 +24,7 @@ struct Column {
   std::string name;
   std::string tip;   // what it is, unit, where it comes from
   int digits = 4;    // significant digits shown
+  bool highlight = false;  // drawn emphasised (the percentile an SLO is judged at); CSV unchanged
 };
 
 struct Table {

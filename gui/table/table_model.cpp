@@ -1,6 +1,8 @@
 #include "gui/table/table_model.h"
 
+#include <QColor>
 #include <QContextMenuEvent>
+#include <QFont>
 #include <QFileDialog>
 #include <QHeaderView>
 #include <QLineEdit>
@@ -47,6 +49,15 @@ QVariant TableModel::data(const QModelIndex& index, int role) const {
     }
     case Qt::TextAlignmentRole:
       return cell.is_number() ? QVariant(Qt::AlignRight | Qt::AlignVCenter) : QVariant(Qt::AlignLeft | Qt::AlignVCenter);
+    case Qt::BackgroundRole:
+      return col.highlight ? QVariant(QColor(255, 244, 204)) : QVariant();
+    case Qt::FontRole:
+      if (col.highlight) {
+        QFont f;
+        f.setBold(true);
+        return f;
+      }
+      return {};
     case kSortRole:
       if (cell.is_number()) return cell.as_number();
       return QString::fromStdString(cell.display(col.digits));
@@ -60,6 +71,11 @@ QVariant TableModel::headerData(int section, Qt::Orientation orientation, int ro
   const Column& col = table_.columns[static_cast<size_t>(section)];
   if (role == Qt::DisplayRole) return QString::fromStdString(col.name);
   if (role == Qt::ToolTipRole && !col.tip.empty()) return QString::fromStdString(col.tip);
+  if (role == Qt::FontRole && col.highlight) {
+    QFont f;
+    f.setBold(true);
+    return f;
+  }
   return {};
 }
 

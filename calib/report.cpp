@@ -4,18 +4,31 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <stdexcept>
 
 #include "calib/profile_fit.h"
 #include "common/stats.h"
 
 namespace fathom::calib {
 
-namespace {
-
-std::string group_of(const store::MeasurementRecord& m) {
+std::string report_group(const store::MeasurementRecord& m) {
   if (m.kind == "gemm") return "gemm " + m.dtype;
   if (m.kind == "memory") return "memory " + m.name;
   return m.kind;
+}
+
+namespace {
+
+// The operation make_report prices for a measurement; false when it has none (launch, kernel,
+// a shape it cannot read) or the operation moves nothing.
+bool priced_op(const store::MeasurementRecord& m, hw::Op& op) {
+  bool ok = false;
+  try {
+    ok = measurement_op(m, op);
+  } catch (const std::invalid_argument&) {
+    ok = false;
+  }
+  return ok && (op.flops > 0 || op.bytes > 0);
 }
 
 double heldout_of(const hw::CalibratedProfile& p, const std::string& group) {
@@ -38,6 +51,30 @@ double heldout_of(const hw::CalibratedProfile& p, const std::string& group) {
 
 }  // namespace
 
+std::vector<RooflinePoint> roofline_points(const std::vector<store::MeasurementRecord>& measurements) {
+  std::vector<RooflinePoint> out;
+  for (const store::MeasurementRecord& m : measurements) {
+    if (m.kind == "launch") continue;
+    hw::Op op;
+    if (!priced_op(m, op)) continue;
+    RooflinePoint p;
+    p.group = report_group(m);
+    p.measurement_id = m.id;
+    p.name = m.name;
+    p.dtype = m.dtype;
+    p.shape = m.shape;
+    p.flops = op.flops;
+    p.bytes = op.bytes;
+    p.time_s = m.time_s;
+    p.intensity = op.flops > 0 && op.bytes > 0 ? op.flops / op.bytes : std::nan("");
+    p.flops_per_s = op.flops / m.time_s;
+    p.bytes_per_s = op.bytes / m.time_s;
+    p.rate_is_flops = op.kind == hw::OpKind::kGemm || op.kind == hw::OpKind::kAttention;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 CalibReport make_report(const std::vector<store::MeasurementRecord>& measurements, const hw::GpuSpec& gpu,
                         const hw::CalibratedProfile* profile) {
   const hw::DefaultEfficiencyModel def;
@@ -52,7 +89,7 @@ CalibReport make_report(const std::vector<store::MeasurementRecord>& measurement
   std::map<std::string, Acc> acc;
   CalibReport r;
   for (const store::MeasurementRecord& m : measurements) {
-    const std::string g = group_of(m);
+    const std::string g = report_group(m);
     Acc& a = acc[g];
     a.measured.push_back(m.time_s);
     if (m.kind == "launch") {
@@ -62,13 +99,7 @@ CalibReport make_report(const std::vector<store::MeasurementRecord>& measurement
       continue;
     }
     hw::Op op;
-    bool ok = false;
-    try {
-      ok = measurement_op(m, op);
-    } catch (const std::invalid_argument&) {
-      ok = false;
-    }
-    if (!ok || !(op.flops > 0 || op.bytes > 0)) {
+    if (!priced_op(m, op)) {
       ++r.unpredicted;
       continue;
     }

@@ -32,6 +32,28 @@ struct CalibReport {
   size_t unpredicted = 0;  // measurements of kinds the cost chain has no operation for
 };
 
+// The report's group of a measurement: "gemm <dtype>", "memory <kernel>", or its kind.
+std::string report_group(const store::MeasurementRecord& m);
+
+// One measurement as a point of a roofline: its arithmetic intensity and the rates it reached.
+struct RooflinePoint {
+  std::string group;  // as ReportRow::group
+  int64_t measurement_id = 0;
+  std::string name, dtype, shape;
+  double flops = 0, bytes = 0, time_s = 0;
+  double intensity = 0;    // flops / bytes (FLOP/byte); NaN when either is 0
+  double flops_per_s = 0;  // flops / time_s
+  double bytes_per_s = 0;  // bytes / time_s
+  // The rate the report's best_rate takes for this group: FLOP/s for GEMMs and attention,
+  // bytes/s for the rest.
+  bool rate_is_flops = false;
+};
+
+// Every measurement the cost chain has an operation for (the ones make_report predicts), in the
+// order given; launch and plain kernel measurements have no FLOPs or bytes and are left out.
+// The largest rate of a group's points is that group's ReportRow::best_rate.
+std::vector<RooflinePoint> roofline_points(const std::vector<store::MeasurementRecord>& measurements);
+
 CalibReport make_report(const std::vector<store::MeasurementRecord>& measurements, const hw::GpuSpec& gpu,
                         const hw::CalibratedProfile* profile);
 

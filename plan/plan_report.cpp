@@ -76,6 +76,19 @@ std::map<std::string, double> load_prices(const std::string& path) {
   return out;
 }
 
+std::string prices_yaml(const std::map<std::string, double>& prices) {
+  std::string out = "# $/GPU-hour by GPU name or alias, over the catalog's (fathom plan serve|train|total --prices FILE)\n";
+  out += "usd_per_gpu_hour:\n";
+  for (const auto& [gpu, usd] : prices) {
+    out += "  ";
+    out += yaml_quote(gpu);
+    out += ": ";
+    out += fmt::format("{}", usd);  // the shortest text that reads back to the same double
+    out += "\n";
+  }
+  return out;
+}
+
 namespace {
 
 ojson cell_json(const PlanValue& v) {

@@ -73,6 +73,10 @@ PlanInput load_plan_input(const std::string& path, const std::vector<YamlOverrid
 // A prices file (docs/planning.md): `usd_per_gpu_hour: {h100-sxm: 2.5, b200: 5.2}`, GPU names or
 // aliases resolved by the caller. Errors name the file and line.
 std::map<std::string, double> load_prices(const std::string& path);
+// The text of a prices file that load_prices reads back to `prices` exactly (names quoted,
+// numbers in their shortest round-trip form). An empty map gives a file load_prices refuses;
+// callers keep no file then.
+std::string prices_yaml(const std::map<std::string, double>& prices);
 
 // JSON of a report: {"kind", "name", "input_hash", "sections": [{"name", "title", "rows":
 // [{"rank", cells...}]}], "notes"}; scenario texts are left out (they are stored, and written by

@@ -4,6 +4,7 @@
 //   fathom-gui --settings FILE                  settings and recent files in FILE (INI)
 #include <QApplication>
 #include <QDir>
+#include <QFile>
 #include <QElapsedTimer>
 #include <QSettings>
 #include <QStyleFactory>
@@ -95,7 +96,12 @@ int main(int argc, char** argv) {
   try {
     std::unique_ptr<QSettings> settings;
     if (!settings_file.isEmpty()) settings = std::make_unique<QSettings>(settings_file, QSettings::IniFormat);
-    else if (!shots.isEmpty()) settings = std::make_unique<QSettings>(QDir::temp().filePath("fathom-gui-screenshots.ini"), QSettings::IniFormat);
+    else if (!shots.isEmpty()) {
+      // Screenshots start from no settings (no remembered geometry, page or recent files).
+      const QString fresh = QDir::temp().filePath(QString("fathom-gui-screenshots-%1.ini").arg(QCoreApplication::applicationPid()));
+      QFile::remove(fresh);
+      settings = std::make_unique<QSettings>(fresh, QSettings::IniFormat);
+    }
     fathom::gui::AppContext context({}, std::move(settings));
     fathom::gui::MainWindow window(context);
     if (!shots.isEmpty()) return screenshots(window, shots, size);

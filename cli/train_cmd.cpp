@@ -75,22 +75,6 @@ void report_validation(std::ostream& os, const std::vector<train::ValidationTabl
 
 std::string gib(double b) { return fmt::format("{:.1f}", b / 1073741824.0); }
 
-std::string layout_cell(const train::TrainConfig& c) {
-  const auto& L = c.layout;
-  std::string s = fmt::format("tp{} pp{} dp{}", L.tp, L.pp, L.dp);
-  if (L.cp > 1) s += fmt::format(" cp{}{}", L.cp, L.cp_all_to_all ? "a2a" : "");
-  if (L.ep > 1) s += fmt::format(" ep{}", L.ep);
-  if (c.virtual_stages > 1) s += fmt::format(" v{}", c.virtual_stages);
-  if (c.first_stage_layers > 0) s += fmt::format(" stages {}/{}", c.first_stage_layers, c.last_stage_layers);
-  if (L.sequence_parallel && L.tp > 1) s += " sp";
-  return s;
-}
-
-std::string recompute_cell(const train::TrainConfig& c) {
-  if (c.recompute == model::Recompute::kFull && c.recompute_layers > 0) return fmt::format("full x{}", c.recompute_layers);
-  return model::to_string(c.recompute);
-}
-
 json config_json(const train::TrainConfig& c) {
   const auto& L = c.layout;
   return json{{"gpus", c.gpus()}, {"tp", L.tp}, {"pp", L.pp}, {"dp", L.dp}, {"cp", L.cp},
@@ -169,8 +153,8 @@ void report_train(std::ostream& os, const sim::Scenario& s, const train::TrainRe
   os << fmt::format("{} — {} on {} GPUs of {} ({})\n", s.name, s.model.name, c.gpus(), s.gpu.name, s.cluster.name);
   os << "kernels priced by " << sim::efficiency_source(s) << "\n";
   os << fmt::format("layout {}; seq {}, global batch {} ({} tokens), microbatch {} x {}; recompute {}; ZeRO {}; {}{}{}\n",
-                    layout_cell(c), c.seq_len, c.global_batch, format_count(r.tokens_per_step), c.microbatch, c.microbatches(),
-                    recompute_cell(c), c.zero, train::to_string(c.optimizer), c.offload_optimizer ? ", optimizer offloaded" : "",
+                    train::layout_label(c), c.seq_len, c.global_batch, format_count(r.tokens_per_step), c.microbatch, c.microbatches(),
+                    train::recompute_label(c), c.zero, train::to_string(c.optimizer), c.offload_optimizer ? ", optimizer offloaded" : "",
                     c.offload_activations ? ", activations offloaded" : "");
   os << fmt::format("step {}; {:.4g} tokens/s; MFU {:.1f}%, HFU {:.1f}% (of {} per GPU)\n", format_seconds(T.step),
                     r.tokens_per_s, 100 * r.mfu, 100 * r.hfu, format_flops(r.peak_flops) + "/s");
@@ -220,16 +204,7 @@ void report_search(std::ostream& os, const sim::Scenario& s, const train::Search
     return;
   }
   if (f == Format::kCsv) {
-    os << "rank,gpus,tp,pp,dp,cp,ep,virtual_stages,sequence_parallel,microbatch,recompute,zero,step_s,tokens_per_s,mfu,hfu,"
-          "memory_bytes,memory_margin_bytes,train_time_s,gpu_hours,usd\n";
-    int i = 0;
-    for (const auto& r : res.top) {
-      const auto& c = r.config;
-      os << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{:.9g},{:.9g},{:.6g},{:.6g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}\n", ++i,
-                        c.gpus(), c.layout.tp, c.layout.pp, c.layout.dp, c.layout.cp, c.layout.ep, c.virtual_stages,
-                        c.layout.sequence_parallel ? 1 : 0, c.microbatch, model::to_string(c.recompute), c.zero, r.time.step,
-                        r.tokens_per_s, r.mfu, r.hfu, r.memory.total, r.memory.margin(), r.train_time_s, r.gpu_hours, r.usd);
-    }
+    train::write_search_csv(os, res);
     return;
   }
   std::string counts;
@@ -250,8 +225,8 @@ void report_search(std::ostream& os, const sim::Scenario& s, const train::Search
   int i = 0;
   for (const auto& r : res.top) {
     const auto& c = r.config;
-    std::vector<std::string> row{std::to_string(++i), std::to_string(c.gpus()), layout_cell(c),
-                                 fmt::format("{}x{}", c.microbatch, c.microbatches()), recompute_cell(c), std::to_string(c.zero),
+    std::vector<std::string> row{std::to_string(++i), std::to_string(c.gpus()), train::layout_label(c),
+                                 fmt::format("{}x{}", c.microbatch, c.microbatches()), train::recompute_label(c), std::to_string(c.zero),
                                  format_seconds(r.time.step), fmt::format("{:.4g}", r.tokens_per_s),
                                  fmt::format("{:.1f}%", 100 * r.mfu), gib(r.memory.total), gib(r.memory.margin())};
     if (train_cols) {
@@ -264,42 +239,6 @@ void report_search(std::ostream& os, const sim::Scenario& s, const train::Search
     return;
   }
   t.print(os);
-}
-
-// "1024", "512-2048" (every multiple of the node size in the range), or a comma-separated list.
-std::vector<int64_t> parse_gpu_counts(const std::string& text, int gpus_per_node) {
-  std::vector<int64_t> out;
-  auto num = [&](const std::string& s) {
-    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 9) {
-      throw FlagError("--gpus", "expected a GPU count, a range A-B or a comma-separated list, found '" + text + "'");
-    }
-    const int64_t v = std::stoll(s);
-    if (v < 1) throw FlagError("--gpus", "expected GPU counts >= 1, found '" + text + "'");
-    return v;
-  };
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = text.find(',', start);
-    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    const size_t dash = item.find('-');
-    if (dash == std::string::npos) {
-      out.push_back(num(item));
-    } else {
-      const int64_t a = num(item.substr(0, dash)), b = num(item.substr(dash + 1));
-      if (a > b) throw FlagError("--gpus", "expected a range A-B with A <= B, found '" + item + "'");
-      for (int64_t g = (a + gpus_per_node - 1) / gpus_per_node * gpus_per_node; g <= b; g += gpus_per_node) {
-        out.push_back(g);
-        if (out.size() > 256) throw FlagError("--gpus", "expected at most 256 GPU counts, found more in '" + text + "'");
-      }
-    }
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  if (out.empty()) throw FlagError("--gpus", "expected at least one GPU count, found none in '" + text + "'");
-  if (out.size() > 256) throw FlagError("--gpus", "expected at most 256 GPU counts, found " + std::to_string(out.size()));
-  return out;
 }
 
 }  // namespace
@@ -335,12 +274,8 @@ int cmd_train(const TrainFlags& tf, const CommonFlags& f) {
     report_train(os, s, r, fmt, doc);
   } else {
     train::SearchOptions o;
-    o.gpu_counts = tf.gpus.empty() ? std::vector<int64_t>{s.train->gpus} : parse_gpu_counts(tf.gpus, s.cluster.gpus_per_node);
-    for (int64_t g : o.gpu_counts) {
-      if (g > s.cluster.total_gpus()) {
-        throw FlagError("--gpus", fmt::format("expected at most the {} GPUs of {}, found {}", s.cluster.total_gpus(), s.cluster.name, g));
-      }
-    }
+    // train.gpus is at most the hardware's GPUs (checked when the scenario is read).
+    o.gpu_counts = tf.gpus.empty() ? std::vector<int64_t>{s.train->gpus} : train::parse_gpu_counts(tf.gpus, s.cluster);
     if (!tf.rank.empty()) {
       try {
         o.rank_by = train::parse_rank_by(tf.rank);

@@ -402,4 +402,41 @@ Scenario load_scenario(const std::string& path, const hw::HardwareCatalog& hardw
   return resolve_scenario(path, hardware, models, options).scenario;
 }
 
+std::vector<YamlOverride> train_layout_overrides(const TrainSection& from, const train::TrainConfig& to) {
+  std::vector<YamlOverride> out;
+  auto put = [&](const std::string& path, const std::string& value) {
+    out.push_back({path, value, "--set " + path + "=" + value});
+  };
+  auto put_int = [&](const std::string& path, int64_t a, int64_t b) {
+    if (a != b) put(path, std::to_string(b));
+  };
+  auto put_bool = [&](const std::string& path, bool a, bool b) {
+    if (a != b) put(path, b ? "true" : "false");
+  };
+  const model::Layout &F = from.layout, &T = to.layout;
+  put_int("train.gpus", from.gpus, to.gpus());
+  put_int("train.parallel.tp", F.tp, T.tp);
+  put_int("train.parallel.pp", F.pp, T.pp);
+  put_int("train.parallel.dp", F.dp, T.dp);
+  put_int("train.parallel.cp", F.cp, T.cp);
+  if (F.cp_all_to_all != T.cp_all_to_all) put("train.parallel.cp_kind", T.cp_all_to_all ? "all-to-all" : "ring");
+  put_int("train.parallel.ep", F.ep, T.ep);
+  put_bool("train.parallel.sequence_parallel", F.sequence_parallel, T.sequence_parallel);
+  put_int("train.parallel.virtual_stages", from.virtual_stages, to.virtual_stages);
+  if (from.first_stage_layers != to.first_stage_layers) {
+    put("train.parallel.first_stage_layers", to.first_stage_layers > 0 ? std::to_string(to.first_stage_layers) : "null");
+  }
+  if (from.last_stage_layers != to.last_stage_layers) {
+    put("train.parallel.last_stage_layers", to.last_stage_layers > 0 ? std::to_string(to.last_stage_layers) : "null");
+  }
+  put_int("train.microbatch", from.microbatch, to.microbatch);
+  if (from.recompute != to.recompute || from.recompute_layers != to.recompute_layers) {
+    put("train.recompute", to.recompute == model::Recompute::kFull && to.recompute_layers > 0
+                               ? std::to_string(to.recompute_layers)
+                               : model::to_string(to.recompute));
+  }
+  put_int("train.zero", from.zero, to.zero);
+  return out;
+}
+
 }  // namespace fathom::sim

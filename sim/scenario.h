@@ -93,4 +93,12 @@ void apply_profile_choice(Scenario& s, const std::string& profile, const std::st
 Scenario parse_scenario(const YamlNode& root, const hw::HardwareCatalog& hardware,
                         const model::ModelCatalog& models);
 
+// The overrides (`--set PATH=VALUE`) that turn a scenario whose train section resolves to `from`
+// into one that resolves to `to` in the keys the configuration search varies: train.gpus, the
+// degrees, kinds and stages of train.parallel, train.microbatch, train.recompute and train.zero.
+// One per key whose value differs, in that order; a stage split no longer wanted is `null`. A
+// search row becomes the scenario this way (the GUI), and `fathom train FILE --set ...` with them
+// reruns the row. `train.fsdp` is the caller's to drop when the file uses it instead of `zero`.
+std::vector<YamlOverride> train_layout_overrides(const TrainSection& from, const train::TrainConfig& to);
+
 }  // namespace fathom::sim

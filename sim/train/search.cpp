@@ -1,7 +1,10 @@
 #include "sim/train/search.h"
 
 #include <algorithm>
+#include <ostream>
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "common/error.h"
 
@@ -196,6 +199,76 @@ SearchResult search(const TrainModel& model, const TrainConfig& base, const Sear
   if (o.on_progress && reported != total) o.on_progress(total, total);
   res.top = std::move(feasible);
   return res;
+}
+
+std::vector<int64_t> parse_gpu_counts(const std::string& text, const hw::ClusterSpec& cluster, const std::string& where) {
+  const int64_t per_node = std::max(cluster.gpus_per_node, 1);
+  std::vector<int64_t> out;
+  auto num = [&](const std::string& s) {
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 9) {
+      throw FlagError(where, "expected a GPU count, a range A-B or a comma-separated list, found '" + text + "'");
+    }
+    const int64_t v = std::stoll(s);
+    if (v < 1) throw FlagError(where, "expected GPU counts >= 1, found '" + text + "'");
+    return v;
+  };
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const size_t dash = item.find('-');
+    if (dash == std::string::npos) {
+      out.push_back(num(item));
+    } else {
+      const int64_t a = num(item.substr(0, dash)), b = num(item.substr(dash + 1));
+      if (a > b) throw FlagError(where, "expected a range A-B with A <= B, found '" + item + "'");
+      for (int64_t g = (a + per_node - 1) / per_node * per_node; g <= b; g += per_node) {
+        out.push_back(g);
+        if (out.size() > 256) throw FlagError(where, "expected at most 256 GPU counts, found more in '" + text + "'");
+      }
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (out.empty()) throw FlagError(where, "expected at least one GPU count, found none in '" + text + "'");
+  if (out.size() > 256) throw FlagError(where, "expected at most 256 GPU counts, found " + std::to_string(out.size()));
+  for (int64_t g : out) {
+    if (g > cluster.total_gpus()) {
+      throw FlagError(where, fmt::format("expected at most the {} GPUs of {}, found {}", cluster.total_gpus(), cluster.name, g));
+    }
+  }
+  return out;
+}
+
+std::string layout_label(const TrainConfig& c) {
+  const auto& L = c.layout;
+  std::string s = fmt::format("tp{} pp{} dp{}", L.tp, L.pp, L.dp);
+  if (L.cp > 1) s += fmt::format(" cp{}{}", L.cp, L.cp_all_to_all ? "a2a" : "");
+  if (L.ep > 1) s += fmt::format(" ep{}", L.ep);
+  if (c.virtual_stages > 1) s += fmt::format(" v{}", c.virtual_stages);
+  if (c.first_stage_layers > 0) s += fmt::format(" stages {}/{}", c.first_stage_layers, c.last_stage_layers);
+  if (L.sequence_parallel && L.tp > 1) s += " sp";
+  return s;
+}
+
+std::string recompute_label(const TrainConfig& c) {
+  if (c.recompute == model::Recompute::kFull && c.recompute_layers > 0) return fmt::format("full x{}", c.recompute_layers);
+  return model::to_string(c.recompute);
+}
+
+void write_search_csv(std::ostream& os, const SearchResult& result) {
+  os << "rank,gpus,tp,pp,dp,cp,ep,virtual_stages,sequence_parallel,microbatch,recompute,zero,step_s,tokens_per_s,mfu,hfu,"
+        "memory_bytes,memory_margin_bytes,train_time_s,gpu_hours,usd\n";
+  int i = 0;
+  for (const auto& r : result.top) {
+    const auto& c = r.config;
+    os << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{:.9g},{:.9g},{:.6g},{:.6g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}\n", ++i,
+                      c.gpus(), c.layout.tp, c.layout.pp, c.layout.dp, c.layout.cp, c.layout.ep, c.virtual_stages,
+                      c.layout.sequence_parallel ? 1 : 0, c.microbatch, model::to_string(c.recompute), c.zero, r.time.step,
+                      r.tokens_per_s, r.mfu, r.hfu, r.memory.total, r.memory.margin(), r.train_time_s, r.gpu_hours, r.usd);
+  }
 }
 
 }  // namespace fathom::train

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <map>
 #include <string>
 #include <vector>
@@ -58,5 +59,22 @@ struct SearchResult {
 // options.cancel is set during the search.
 SearchResult search(const TrainModel& model, const TrainConfig& base, const SearchOptions& options,
                     std::optional<double> train_tokens = std::nullopt);
+
+// The GPU counts of `text` for a search on `cluster`: "1024", "512-2048" (every multiple of the
+// node size in the range) or a comma-separated list of these; sorted, without repeats, at most
+// 256, each at most the cluster's GPUs. Throws FlagError naming `where` (the CLI's --gpus, a GUI
+// field). One parser for `fathom train --search --gpus` and the GUI, so both search the same counts.
+std::vector<int64_t> parse_gpu_counts(const std::string& text, const hw::ClusterSpec& cluster,
+                                      const std::string& where = "--gpus");
+
+// A configuration's layout in one short phrase: "tp8 pp4 dp2 v2 sp", with cp, ep and uneven
+// stages where they apply (the search tables of the CLI and the GUI).
+std::string layout_label(const TrainConfig& c);
+// "none", "selective", "full", or "full xN" for N layers per stage recomputed in full.
+std::string recompute_label(const TrainConfig& c);
+
+// The ranked configurations as CSV (`fathom train --search --format csv`): a header, then one row
+// per configuration of `result.top`, best first.
+void write_search_csv(std::ostream& os, const SearchResult& result);
 
 }  // namespace fathom::train

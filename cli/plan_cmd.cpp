@@ -19,6 +19,7 @@
 #include "common/output.h"
 #include "common/version.h"
 #include "common/yaml.h"
+#include "plan/plan_record.h"
 #include "plan/plan_report.h"
 #include "store/plan_store.h"
 
@@ -84,49 +85,12 @@ std::string render(const plan::PlanReport& r, Format fmt) {
 // Stores the plan, committing the staged outputs inside the same transaction (as record_run
 // does for runs): both appear or neither; a database this call created is removed on failure.
 void record_plan(const std::string& path, const plan::PlanReport& r) {
-  store::PlanRecord rec;
-  rec.kind = r.kind;
-  rec.name = r.name;
-  rec.input_hash = r.input_hash;
-  rec.input_text = r.input_text;
-  rec.fathom_version = version();
-  rec.report_json = plan::report_json(r);
-  std::vector<store::PlanRowRecord> rows;
-  for (const auto& s : r.sections) {
-    for (size_t i = 0; i < s.rows.size(); ++i) {
-      const auto& row = s.rows[i];
-      rows.push_back({s.name, static_cast<int64_t>(i + 1), plan::row_json(row), row.scenario_text, row.scenario_hash,
-                      row.profile});
-    }
-  }
+  const store::PlanRecord rec = plan::plan_record(r);
+  const std::vector<store::PlanRowRecord> rows = plan::plan_row_records(r);
   write_database(path, [&] {
     store::PlanStore db = store::PlanStore::open(path, true);
     db.add_plan(rec, rows, [] { outputs().commit(); });
   });
-}
-
-// A stored plan as the report it was.
-plan::PlanReport report_from_store(const store::StoredPlan& sp) {
-  plan::PlanReport r;
-  const ojson doc = ojson::parse(sp.plan.report_json);
-  r.kind = sp.plan.kind;
-  r.name = sp.plan.name;
-  r.input_text = sp.plan.input_text;
-  r.input_hash = sp.plan.input_hash;
-  for (const auto& s : doc.at("sections")) {
-    plan::PlanSection sec{s.at("name").get<std::string>(), s.at("title").get<std::string>(), {}};
-    for (const auto& row : sp.rows) {
-      if (row.section != sec.name) continue;
-      plan::PlanRow pr = plan::row_from_json(row.row_json);
-      pr.scenario_text = row.scenario_text;
-      pr.scenario_hash = row.scenario_hash;
-      pr.profile = row.profile;
-      sec.rows.push_back(std::move(pr));
-    }
-    r.sections.push_back(std::move(sec));
-  }
-  for (const auto& n : doc.at("notes")) r.notes.push_back(n.get<std::string>());
-  return r;
 }
 
 }  // namespace
@@ -191,25 +155,14 @@ int finish_plan(const plan::PlanReport& report, const PlanFlags& flags, const Co
 int cmd_plan_export(const std::string& db, const std::string& which, const std::string& section, const CommonFlags& f) {
   const Format fmt = parse_format(f.format);
   const store::PlanStore s = store::PlanStore::open(db, false);
-  const auto all = s.plans();
-  if (all.empty()) throw InputError(db, "expected a database holding a plan, found none");
-  const store::PlanRecord* pick = nullptr;
-  const bool is_id = !which.empty() && which.size() < 18 && which.find_first_not_of("0123456789") == std::string::npos;
-  for (const auto& p : all) {
-    if (which.empty() || (is_id && p.id == std::stoll(which)) || (!is_id && p.name == which)) pick = &p;  // the latest
-  }
-  if (pick == nullptr) {
-    std::string list;
-    for (const auto& p : all) list += fmt::format("{}{} '{}' ({})", list.empty() ? "" : ", ", p.id, p.name, p.kind);
-    throw FlagError("--plan", fmt::format("expected a plan id or name in {}, found '{}'; the plans: {}", db, which, list));
-  }
-  plan::PlanReport r = report_from_store(*s.load(pick->id));
+  const store::PlanRecord pick = plan::pick_plan(s, which, db);
+  plan::PlanReport r = plan::report_from_store(*s.load(pick.id));
   if (!section.empty()) {
     auto it = std::find_if(r.sections.begin(), r.sections.end(), [&](const auto& x) { return x.name == section; });
     if (it == r.sections.end()) {
       std::string names;
       for (const auto& x : r.sections) names += (names.empty() ? "" : ", ") + x.name;
-      throw FlagError("--section", fmt::format("expected a section of plan {} ({}), found '{}'", pick->id, names, section));
+      throw FlagError("--section", fmt::format("expected a section of plan {} ({}), found '{}'", pick.id, names, section));
     }
     std::rotate(r.sections.begin(), it, it + 1);  // the asked section first: what csv writes
   }

@@ -33,22 +33,7 @@ int cmd_plan_serve(const PlanFlags& flags, const CommonFlags& f) {
   // else the catalog's (names or aliases in either file).
   const std::map<std::string, double> flag_prices = flags.prices.empty() ? std::map<std::string, double>{}
                                                                           : plan::load_prices(flags.prices);
-  auto lookup = [&](const std::map<std::string, double>& m, const hw::GpuSpec& g) -> double {
-    for (const auto& [k, v] : m) {
-      const hw::GpuSpec* p = hwc.find_gpu(k);
-      if (p != nullptr && p->name == g.name) return v;
-    }
-    return 0;
-  };
-  std::map<std::string, double> prices;
-  for (const auto& name : spec.gpus) {
-    const hw::GpuSpec& g = hwc.gpu(name, flags.plan + ": candidates.gpus");
-    double usd = lookup(flag_prices, g);
-    if (usd <= 0) usd = lookup(spec.prices, g);
-    if (usd <= 0) usd = g.usd_per_gpu_hour;
-    if (usd > 0) prices[g.name] = usd;
-  }
-  spec.prices = prices;
+  spec.prices = plan::serve_plan_prices(spec, flag_prices, hwc, flags.plan);
 
   std::atomic<bool> stop{false};
   ProgressLine line("plan serve", "candidates", mode);

@@ -77,6 +77,24 @@ struct ServePlanSpec {
 // Reads a serve plan (PlanInput from load_plan_input). Errors name the file and line.
 ServePlanSpec parse_serve_plan(const PlanInput& in, const std::string& file);
 
+// The $/GPU-hour of each candidate GPU of `spec`, keyed by its catalog name: `overrides` (a
+// prices file, `--prices`) first, then the plan's `prices`, then the catalog's; names or aliases
+// in either map. A GPU with no price is left out (the plan then ranks by GPUs). An unknown
+// candidate GPU is an error naming `where` (the plan file).
+std::map<std::string, double> serve_plan_prices(const ServePlanSpec& spec, const std::map<std::string, double>& overrides,
+                                                const hw::HardwareCatalog& hardware, const std::string& where);
+
+// The two columns a chart of a serve report's section plots, x against y; both "" for a section
+// with no such chart. pareto_cost_latency: the latency figure its front is drawn on (the plan's
+// first objective, e.g. ttft_p99_s) against usd_per_hour (gpus when the plan has no prices);
+// pareto_throughput_interactivity: tokens_per_s_per_user against tokens_per_s_per_gpu (at each
+// unit's capacity); hourly: hour against usd_autoscaled (gpus when unpriced). Read from the
+// section as the planner writes it, so it works on a report read back from JSON or a database.
+struct ChartColumns {
+  std::string x, y;
+};
+ChartColumns serve_chart_columns(const PlanSection& section);
+
 // Plans. Throws fathom::Cancelled when options.cancel is set; ConfigError when no candidate
 // survives (the reasons, by count, in the message).
 PlanReport plan_serve(const ServePlanSpec& spec, const PlanInput& input, const hw::HardwareCatalog& hardware,

@@ -41,6 +41,11 @@ std::string fleet_text(const ServePlanSpec& spec, const Candidate& c) {
   return scenario_text(spec, c, c.units, spec.rate_per_s, spec.requests * c.units);
 }
 
+// The title of the cost-latency front; serve_chart_columns reads its columns back from it.
+std::string cost_latency_title(bool priced, const std::string& latency_column) {
+  return fmt::format("Pareto front: {} against {} at the planned load", priced ? "$/hour" : "GPUs", latency_column);
+}
+
 PlanRow fleet_row(const ServePlanSpec& spec, const Candidate& c) {
   PlanRow r;
   auto add = [&](const std::string& k, PlanValue v) { r.cells.emplace_back(k, std::move(v)); };
@@ -139,8 +144,7 @@ PlanReport build_report(const ServePlanSpec& spec, const PlanInput& input, std::
   // Cost against latency (the first objective's figure at the planned load): rows no other row
   // beats on both.
   const std::string lat = latency_key(spec);
-  PlanSection pc{"pareto_cost_latency", fmt::format("Pareto front: {} against {} at the planned load",
-                                                    priced ? "$/hour" : "GPUs", lat), {}};
+  PlanSection pc{"pareto_cost_latency", cost_latency_title(priced, lat), {}};
   double best_lat = std::numeric_limits<double>::infinity();
   for (size_t i : order) {  // cheapest first: a row is on the front when it is faster than every cheaper one
     const double l = cands[i].at_plan.get(lat);
@@ -234,3 +238,36 @@ PlanReport build_report(const ServePlanSpec& spec, const PlanInput& input, std::
 }
 
 }  // namespace fathom::plan::detail
+
+namespace fathom::plan {
+
+ChartColumns serve_chart_columns(const PlanSection& section) {
+  const PlanRow* first = section.rows.empty() ? nullptr : &section.rows.front();
+  auto priced = [&](const char* column) {
+    if (first == nullptr) return true;
+    for (const auto& [name, value] : first->cells) {
+      if (name == column) return std::holds_alternative<double>(value) && std::isfinite(std::get<double>(value));
+    }
+    return false;
+  };
+  if (section.name == "pareto_cost_latency") {
+    // The title is cost_latency_title(priced, latency column): find the column that makes it.
+    const std::string head = detail::cost_latency_title(true, "");
+    const bool usd = section.title.starts_with(head.substr(0, head.find(" against ")));
+    std::string latency;
+    if (first != nullptr) {
+      for (const auto& [name, value] : first->cells) {
+        if (section.title == detail::cost_latency_title(usd, name)) latency = name;
+      }
+    } else {  // no rows to match: the word between " against " and " at "
+      const size_t a = section.title.find(" against "), b = section.title.find(" at the planned load");
+      if (a != std::string::npos && b != std::string::npos && b > a + 9) latency = section.title.substr(a + 9, b - a - 9);
+    }
+    return {latency, usd ? "usd_per_hour" : "gpus"};
+  }
+  if (section.name == "pareto_throughput_interactivity") return {"tokens_per_s_per_user", "tokens_per_s_per_gpu"};
+  if (section.name == "hourly") return {"hour", priced("usd_autoscaled") ? "usd_autoscaled" : "gpus"};
+  return {};
+}
+
+}  // namespace fathom::plan

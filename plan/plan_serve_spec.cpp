@@ -307,4 +307,24 @@ ServePlanSpec parse_serve_plan(const PlanInput& in, const std::string& file) {
   return s;
 }
 
+std::map<std::string, double> serve_plan_prices(const ServePlanSpec& spec, const std::map<std::string, double>& overrides,
+                                                const hw::HardwareCatalog& hardware, const std::string& where) {
+  auto lookup = [&](const std::map<std::string, double>& m, const hw::GpuSpec& g) -> double {
+    for (const auto& [k, v] : m) {
+      const hw::GpuSpec* p = hardware.find_gpu(k);
+      if (p != nullptr && p->name == g.name) return v;
+    }
+    return 0;
+  };
+  std::map<std::string, double> prices;
+  for (const auto& name : spec.gpus) {
+    const hw::GpuSpec& g = hardware.gpu(name, where + ": candidates.gpus");
+    double usd = lookup(overrides, g);
+    if (usd <= 0) usd = lookup(spec.prices, g);
+    if (usd <= 0) usd = g.usd_per_gpu_hour;
+    if (usd > 0) prices[g.name] = usd;
+  }
+  return prices;
+}
+
 }  // namespace fathom::plan

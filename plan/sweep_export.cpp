@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "plan/sweep_table.h"
 
 namespace fathom::plan {
 
@@ -69,22 +70,10 @@ Table tidy(const store::SweepStore& db, const store::SweepInfo& sweep) {
   return t;
 }
 
-std::string csv_cell(const ojson& v) {
-  if (v.is_null()) return "";
-  if (!v.is_string()) return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return csv_field(v.get<std::string>());
-}
-
 }  // namespace
 
 void export_csv(std::ostream& os, const store::SweepStore& db, const store::SweepInfo& sweep) {
-  const Table t = tidy(db, sweep);
-  for (size_t c = 0; c < t.columns.size(); ++c) os << (c ? "," : "") << csv_cell(ojson(t.columns[c]));
-  os << "\n";
-  for (const auto& r : t.rows) {
-    for (size_t c = 0; c < t.columns.size(); ++c) os << (c ? "," : "") << csv_cell(r[t.columns[c]]);
-    os << "\n";
-  }
+  os << sweep_table_csv(read_sweep_table(db, sweep));
 }
 
 void export_json(std::ostream& os, const store::SweepStore& db, const store::SweepInfo& sweep) {

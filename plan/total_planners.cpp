@@ -105,4 +105,46 @@ TrainingUsdFn training_usd_by_plan(const std::string& train_plan, const std::map
   };
 }
 
+namespace {
+// prices first, then the plan's usd_per_gpu_hour, then the catalog.
+double price_for(const hw::GpuSpec& g, const std::map<std::string, double>& prices, const hw::HardwareCatalog& hwc,
+                 double plan_price) {
+  for (const auto& [k, v] : prices) {
+    const hw::GpuSpec* p = hwc.find_gpu(k);
+    if (p != nullptr && p->name == g.name) return v;
+  }
+  return plan_price > 0 ? plan_price : g.usd_per_gpu_hour;
+}
+}  // namespace
+
+TotalCostModel total_cost_model(const TotalSpec& spec, TotalCostKind kind, const YamlNode& root,
+                                const std::map<std::string, double>& prices, const hw::HardwareCatalog& hardware,
+                                const model::ModelCatalog& models, const PlanOptions& options) {
+  TotalCostModel cost;
+  cost.kind = kind;
+  if (kind != TotalCostKind::kUsd) return cost;
+  const std::string where = root.has("usd") ? root.at("usd").where() : root.where();
+  const hw::GpuSpec& train_gpu = hardware.gpu(spec.gpu, where);
+  const hw::GpuSpec& serve_gpu = hardware.gpu(spec.serving_gpu.empty() ? spec.gpu : spec.serving_gpu, where);
+  TrainingPriceOptions tp = spec.training;
+  tp.usd_per_gpu_hour = price_for(train_gpu, prices, hardware, spec.training.usd_per_gpu_hour);
+  ServingPriceOptions sp = spec.serving;
+  sp.usd_per_gpu_hour = price_for(serve_gpu, prices, hardware, spec.serving.usd_per_gpu_hour);
+  cost.training_usd = default_training_usd(train_gpu, tp);
+  cost.serving_usd = default_serving_usd(serve_gpu, sp);
+  std::string training_basis =
+      fmt::format("training on {} at ${:.2f}/GPU-hour, MFU {:g}", train_gpu.name, tp.usd_per_gpu_hour, tp.mfu);
+  std::string serving_basis = fmt::format("serving on {} at ${:.2f}/GPU-hour", serve_gpu.name, sp.usd_per_gpu_hour);
+  if (!spec.serving_plan.empty()) {
+    cost.serving_usd = serving_usd_by_plan(spec.serving_plan, prices, hardware, models, options);
+    serving_basis = "serving priced by plan serve (" + spec.serving_plan + ")";
+  }
+  if (!spec.training_plan.empty()) {
+    cost.training_usd = training_usd_by_plan(spec.training_plan, prices, hardware, models, options);
+    training_basis = "training priced by plan train (" + spec.training_plan + ")";
+  }
+  cost.basis = training_basis + "; " + serving_basis;
+  return cost;
+}
+
 }  // namespace fathom::plan

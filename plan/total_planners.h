@@ -10,7 +10,9 @@
 #include <map>
 #include <string>
 
+#include "common/yaml.h"
 #include "plan/plan_report.h"
+#include "plan/plan_total.h"
 #include "plan/total_cost.h"
 
 namespace fathom::hw {
@@ -32,5 +34,16 @@ ServingUsdFn serving_usd_by_plan(const std::string& serve_plan, const std::map<s
 TrainingUsdFn training_usd_by_plan(const std::string& train_plan, const std::map<std::string, double>& prices,
                                    const hw::HardwareCatalog& hardware, const model::ModelCatalog& models,
                                    const PlanOptions& options);
+
+// The cost model of `fathom plan total --cost KIND` for the plan `spec` read from `root`. flops:
+// nothing to price. usd: training and serving on the plan's GPUs (usd.gpu, usd.serving_gpu), each
+// at `prices` (GPU name or alias, a prices file), else the plan's usd_per_gpu_hour, else the
+// catalog's; priced by the library's defaults (plan/total_cost.h), or by the planners above where
+// the plan names a serving or training plan (`options` runs them: threads, cancellation). Errors
+// name the plan's `usd` entry. `hardware` and `models` must outlive the callbacks (models is read
+// only when the plan names a planner's plan).
+TotalCostModel total_cost_model(const TotalSpec& spec, TotalCostKind kind, const YamlNode& root,
+                                const std::map<std::string, double>& prices, const hw::HardwareCatalog& hardware,
+                                const model::ModelCatalog& models, const PlanOptions& options);
 
 }  // namespace fathom::plan

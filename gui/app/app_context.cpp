@@ -27,9 +27,11 @@ void AppContext::set_hardware(hw::HardwareCatalog catalog) {
 QString AppContext::prices_file() const {
   const QString set = settings_->value("prices/file").toString();
   if (!set.isEmpty()) return set;
-  const QString def = QDir::homePath() + "/.config/fathom/prices.yaml";
+  const QString def = default_prices_file();
   return QFileInfo::exists(def) ? def : QString();
 }
+
+QString AppContext::default_prices_file() { return QDir::homePath() + "/.config/fathom/prices.yaml"; }
 
 void AppContext::set_prices_file(const QString& path) { settings_->setValue("prices/file", path); }
 

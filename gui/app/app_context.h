@@ -35,6 +35,8 @@ class AppContext : public QObject {
   // file `fathom plan serve --prices` reads too). Empty when none is set and the default is absent.
   QString prices_file() const;
   void set_prices_file(const QString& path);
+  // ~/.config/fathom/prices.yaml: where prices go when the settings name no file.
+  static QString default_prices_file();
 
   // Recent scenario files, newest first (at most 10), remembered across sessions.
   QStringList recent_files();

@@ -13,11 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/flag_parse.h"
 #include "cli/report.h"
 #include "cli/table.h"
 #include "common/csv.h"
 #include "common/error.h"
+#include "common/flag_values.h"
 #include "common/suggest.h"
 #include "common/version.h"
 #include "fit/expr.h"

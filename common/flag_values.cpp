@@ -1,4 +1,4 @@
-#include "cli/flag_parse.h"
+#include "common/flag_values.h"
 
 #include <cerrno>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "common/error.h"
 
-namespace fathom::cli {
+namespace fathom {
 
 std::string join(const std::vector<std::string>& v, const std::string& sep) {
   std::string s;
@@ -51,4 +51,4 @@ std::pair<double, double> parse_range(const std::string& text, const std::string
   return {lo, hi};
 }
 
-}  // namespace fathom::cli
+}  // namespace fathom

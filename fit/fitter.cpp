@@ -350,14 +350,43 @@ FitResult fit_from(const Law& law, const Dataset& data, const Options& o, const 
   return res;
 }
 
-FitResult fit(const Law& law, const Dataset& data, const Options& o) {
+FitResult fit(const Law& law, const Dataset& data, const Options& o, const FitControl& control) {
   check_problem(law, data, o);
   const std::vector<std::vector<double>> starts = make_starts(law, o);
   if (starts.empty()) throw FlagError("--starts", "expected at least one start (the grid or random starts)");
   Residuals r(law, data, o);
   const bool screen = o.screen_tolerance > 0;
   std::vector<Outcome> outs(starts.size());
-  parallel_for(starts.size(), o.threads, [&](size_t s) { outs[s] = solve(r, r.reduce(starts[s]), screen); });
+  // Progress under a lock, so that calls never overlap and `done` only rises; every 1% or so.
+  const int64_t total = static_cast<int64_t>(starts.size());
+  const int64_t step = std::max<int64_t>(1, total / 100);
+  std::mutex progress_mu;
+  int64_t done = 0, reported = 0;
+  std::atomic<bool> stopped{false};
+  auto cancelled = [&] {
+    if (stopped.load(std::memory_order_relaxed)) return true;
+    if (control.cancel != nullptr && control.cancel->load(std::memory_order_relaxed)) stopped = true;
+    return stopped.load(std::memory_order_relaxed);
+  };
+  auto stop_if_cancelled = [&](const char* phase) {
+    if (stopped) {
+      throw Cancelled("fit: cancelled " + std::string(phase) + " after " + std::to_string(done) + " of " +
+                      std::to_string(total) + " starts");
+    }
+  };
+  if (control.on_progress) control.on_progress(0, total);
+  parallel_for(starts.size(), o.threads, [&](size_t s) {
+    if (cancelled()) return;
+    outs[s] = solve(r, r.reduce(starts[s]), screen);
+    std::lock_guard<std::mutex> lock(progress_mu);
+    ++done;
+    // The last report waits for the polish.
+    if (control.on_progress && done - reported >= step && done < total) {
+      reported = done;
+      control.on_progress(done, total);
+    }
+  });
+  stop_if_cancelled("in the multi-start");
   // Starts ordered by their objective (failures last, ties by index).
   std::vector<size_t> order;
   for (size_t s = 0; s < outs.size(); ++s)
@@ -382,7 +411,11 @@ FitResult fit(const Law& law, const Dataset& data, const Options& o) {
     }
     polished_count = chosen.size();
     std::vector<Outcome> polished(chosen.size());
-    parallel_for(chosen.size(), o.threads, [&](size_t c) { polished[c] = solve(r, outs[chosen[c]].u, false); });
+    parallel_for(chosen.size(), o.threads, [&](size_t c) {
+      if (cancelled()) return;
+      polished[c] = solve(r, outs[chosen[c]].u, false);
+    });
+    stop_if_cancelled("in the polish");
     for (size_t c = 0; c < chosen.size(); ++c) {
       polished[c].iterations += outs[chosen[c]].iterations;
       // A polish never loses what the screen found.
@@ -406,6 +439,7 @@ FitResult fit(const Law& law, const Dataset& data, const Options& o) {
     if (std::isfinite(out.objective) && out.objective <= outs[best].objective * (1 + 1e-6) + 1e-300) ++res.starts_at_best;
   }
   covariance(r, outs[best].u, res);
+  if (control.on_progress) control.on_progress(total, total);
   return res;
 }
 

@@ -84,7 +84,21 @@ std::vector<std::vector<double>> make_starts(const Law& law, const Options& opti
 // free parameters + 1. Throws FlagError for an unknown fixed parameter.
 void check_problem(const Law& law, const Dataset& data, const Options& options);
 
-FitResult fit(const Law& law, const Dataset& data, const Options& options);
+// Progress and cancellation of a multi-start fit, for a front end to draw and to stop it (the
+// same contract as BootstrapControl below).
+struct FitControl {
+  // Called with (starts finished, starts) of the multi-start: once at the start with (0, starts),
+  // after each further 1% or so, and once more with (starts, starts) when the polish of the best
+  // few (typically a few percent of the time) has ended. One call at a time, `done` rising
+  // monotonically, from the worker threads. Default: none.
+  std::function<void(int64_t done, int64_t total)> on_progress;
+  // Read (relaxed) before each start and each polish; once it is true no further one starts, and
+  // the call throws fathom::Cancelled when those under way have finished (one solve each,
+  // typically milliseconds). Must outlive the call. Default: none.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+FitResult fit(const Law& law, const Dataset& data, const Options& options, const FitControl& control = {});
 // One start, no multi-start (used by the bootstrap and to show what a single start does).
 FitResult fit_from(const Law& law, const Dataset& data, const Options& options, const std::vector<double>& start);
 

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include <fmt/format.h>
+
 #include "common/error.h"
 #include "common/yaml.h"
 #include "fit/jet_math.h"
@@ -93,6 +95,33 @@ std::string result_yaml(const Law& law, const FitRecord& rec) {
   return y;
 }
 
+std::string result_csv(const Law& law, const FitRecord& rec) {
+  const FitResult& r = rec.result;
+  auto g = [](double v) { return fmt::format("{:.17g}", v); };
+  std::string os = "name,kind,value,std_error,low,high\n";
+  for (size_t j = 0; j < law.params.size(); ++j) {
+    os += law.params[j].name + "," + (r.free[j] ? "parameter" : "fixed") + "," + g(r.params[j]) + ",";
+    if (r.free[j]) os += g(r.std_error[j]);
+    os += ",";
+    if (rec.boot && r.free[j]) {
+      os += g(rec.boot->params[j].low) + "," + g(rec.boot->params[j].high);
+    } else {
+      os += ",";
+    }
+    os += "\n";
+  }
+  for (size_t d = 0; d < law.derived.size(); ++d) {
+    os += law.derived[d].name + ",derived," + g(r.derived[d]) + ",,";
+    if (rec.boot) {
+      os += g(rec.boot->derived[d].low) + "," + g(rec.boot->derived[d].high);
+    } else {
+      os += ",";
+    }
+    os += "\n";
+  }
+  return os;
+}
+
 LoadedFit load_fit(const std::string& path) {
   const YamlNode root = load_yaml_file(path);
   root.expect_map();
@@ -123,6 +152,26 @@ LoadedFit load_fit(const std::string& path) {
     f.params.push_back(p.number("value"));
     f.free.push_back(!p.flag_or("fixed", false));
   }
+  if (const auto data = root.find("data")) {
+    if (const auto cols = data->find("columns"))
+      for (const auto& c : cols->items()) f.columns.push_back(c.as_string());
+    if (const auto dropped = data->find("dropped")) f.dropped = static_cast<size_t>(dropped->as_nonnegative_int());
+  }
+  if (const auto proc = root.find("procedure")) {
+    if (const auto space = proc->find("space")) {
+      try {
+        f.space = parse_space(space->as_string(), "space");
+      } catch (const FlagError&) {
+        space->fail("log or data");
+      }
+    }
+  }
+  if (const auto boot = root.find("bootstrap")) {
+    if (const auto level = boot->find("level")) {
+      f.level = level->as_number();
+      if (!(f.level > 0 && f.level < 1)) level->fail("a level in (0, 1)");
+    }
+  }
   if (const auto cov = root.find("covariance")) {
     size_t k = 0;
     for (bool b : f.free) k += b ? 1 : 0;
@@ -138,29 +187,34 @@ LoadedFit load_fit(const std::string& path) {
 }
 
 Prediction predict_with_error(const LoadedFit& f, const std::vector<double>& x) {
+  return predict_with_error(*f.law, f.params, f.free, f.covariance, x);
+}
+
+Prediction predict_with_error(const Law& law, const std::vector<double>& params, const std::vector<bool>& is_free,
+                              const std::vector<double>& covariance, const std::vector<double>& x) {
   Prediction out;
-  out.value = predict(*f.law, f.params, x);
-  if (f.covariance.empty()) {
+  out.value = predict(law, params, x);
+  if (covariance.empty()) {
     out.std_error = std::numeric_limits<double>::quiet_NaN();
     return out;
   }
   std::vector<size_t> free;
-  for (size_t j = 0; j < f.free.size(); ++j)
-    if (f.free[j]) free.push_back(j);
+  for (size_t j = 0; j < is_free.size(); ++j)
+    if (is_free[j]) free.push_back(j);
   std::vector<double> lx(x.size());
   for (size_t v = 0; v < x.size(); ++v) lx[v] = x[v] > 0 ? std::log(x[v]) : std::numeric_limits<double>::quiet_NaN();
   std::vector<double> g(free.size(), 0);
   for (size_t c0 = 0; c0 < free.size(); c0 += 8) {
-    std::vector<Jet8> p(f.params.size());
-    for (size_t j = 0; j < p.size(); ++j) p[j] = Jet8(f.params[j]);
+    std::vector<Jet8> p(params.size());
+    for (size_t j = 0; j < p.size(); ++j) p[j] = Jet8(params[j]);
     for (size_t j = c0; j < std::min(free.size(), c0 + 8); ++j) p[free[j]].v[static_cast<int>(j - c0)] = 1;
-    const Jet8 v = f.law->value(p.data(), x.data(), lx.data());
+    const Jet8 v = law.value(p.data(), x.data(), lx.data());
     for (size_t j = c0; j < std::min(free.size(), c0 + 8); ++j) g[j] = v.v[static_cast<int>(j - c0)];
   }
   double var = 0;
   const size_t k = free.size();
   for (size_t i = 0; i < k; ++i)
-    for (size_t j = 0; j < k; ++j) var += g[i] * f.covariance[i * k + j] * g[j];
+    for (size_t j = 0; j < k; ++j) var += g[i] * covariance[i * k + j] * g[j];
   out.std_error = std::sqrt(std::max(0.0, var));
   return out;
 }

@@ -23,6 +23,10 @@ struct FitRecord {
 };
 
 std::string result_yaml(const Law& law, const FitRecord& rec);
+// One row per parameter, then per derived quantity: `name,kind,value,std_error,low,high`
+// (kind parameter, fixed or derived; low and high with a bootstrap), numbers with 17 significant
+// digits: what `fathom fit --format csv` prints and the GUI's parameter table exports.
+std::string result_csv(const Law& law, const FitRecord& rec);
 
 struct LoadedFit {
   std::unique_ptr<Law> law;
@@ -30,6 +34,13 @@ struct LoadedFit {
   std::vector<bool> free;
   std::vector<double> covariance;  // free × free, empty when the file has none
   std::string file;
+  // How the fit was made, for drawing it against its data again (fathom-plot fit): the
+  // --column definitions, the rows dropped by --drop-highest, the residual space, the bootstrap's
+  // level (0.95 when the file has no bootstrap).
+  std::vector<std::string> columns;
+  size_t dropped = 0;
+  Space space = Space::Data;
+  double level = 0.95;
 };
 // Throws InputError with file:line for a malformed file.
 LoadedFit load_fit(const std::string& path);
@@ -40,5 +51,8 @@ struct Prediction {
   double value = 0, std_error = 0;
 };
 Prediction predict_with_error(const LoadedFit& f, const std::vector<double>& x);
+// The same for a law fitted in memory (`free` and `covariance` as in FitResult).
+Prediction predict_with_error(const Law& law, const std::vector<double>& params, const std::vector<bool>& free,
+                              const std::vector<double>& covariance, const std::vector<double>& x);
 
 }  // namespace fathom::fit

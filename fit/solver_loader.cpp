@@ -30,7 +30,9 @@ Dataset Dataset::subset(const std::vector<size_t>& rows) const { return table().
 Options default_options(const Law& law) { return table().default_options(law); }
 std::vector<std::vector<double>> make_starts(const Law& law, const Options& o) { return table().make_starts(law, o); }
 void check_problem(const Law& law, const Dataset& d, const Options& o) { table().check_problem(law, d, o); }
-FitResult fit(const Law& law, const Dataset& d, const Options& o) { return table().fit(law, d, o); }
+FitResult fit(const Law& law, const Dataset& d, const Options& o, const FitControl& control) {
+  return table().fit(law, d, o, control);
+}
 FitResult fit_from(const Law& law, const Dataset& d, const Options& o, const std::vector<double>& start) {
   return table().fit_from(law, d, o, start);
 }

@@ -14,6 +14,6 @@ const SolverTable kTable{
 }  // namespace fathom::fit
 
 // The name must match kSolverModuleEntry.
-extern "C" __attribute__((visibility("default"))) const fathom::fit::SolverTable* fathom_fit_solver_v2() {
+extern "C" __attribute__((visibility("default"))) const fathom::fit::SolverTable* fathom_fit_solver_v3() {
   return &fathom::fit::kTable;
 }

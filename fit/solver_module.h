@@ -21,7 +21,7 @@ struct SolverTable {
   Options (*default_options)(const Law&);
   std::vector<std::vector<double>> (*make_starts)(const Law&, const Options&);
   void (*check_problem)(const Law&, const Dataset&, const Options&);
-  FitResult (*fit)(const Law&, const Dataset&, const Options&);
+  FitResult (*fit)(const Law&, const Dataset&, const Options&, const FitControl&);
   FitResult (*fit_from)(const Law&, const Dataset&, const Options&, const std::vector<double>&);
   double (*objective)(const Law&, const Dataset&, const Options&, const std::vector<double>&);
   Metrics (*metrics)(const Law&, const Dataset&, const Options&, const std::vector<double>&);
@@ -33,9 +33,9 @@ struct SolverTable {
 };
 
 // The module's one exported symbol returns the table; bump the version when the table changes
-// (v2: bootstrap takes a BootstrapControl), so that a stale module is refused by name rather than
+// (v2: bootstrap takes a BootstrapControl; v3: fit takes a FitControl), so that a stale module is refused by name rather than
 // called with the wrong arguments.
-inline constexpr const char* kSolverModuleEntry = "fathom_fit_solver_v2";
+inline constexpr const char* kSolverModuleEntry = "fathom_fit_solver_v3";
 inline constexpr const char* kSolverModuleFile = "libfathom_fit_solver.so";
 using SolverModuleEntry = const SolverTable* (*)();
 

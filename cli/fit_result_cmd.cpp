@@ -122,27 +122,8 @@ int cmd_optimal(const OptimalFlags& fl, const CommonFlags& f) {
     p.flops_per_param_token = fl.flops_per_param_token;
     k_source = fmt::format("C = {:g} N D", p.flops_per_param_token);
   }
-  if (lf.law->variable_index("N") == lf.law->variables.size() || lf.law->variable_index("D") == lf.law->variables.size())
-    throw FlagError("optimal", "expected a law of N (parameters) and D (tokens), found the " + lf.law->name + " law of " +
-                                   join(lf.law->variables));
-  for (size_t v = 0; v < lf.law->variables.size(); ++v) {
-    const std::string& name = lf.law->variables[v];
-    if (name == "N" || name == "D") continue;
-    bool found = false;
-    for (const auto& s : fl.at) {
-      const auto [n, val] = split_assign(s, "--at", "VALUE");
-      if (n == name) {
-        p.others.push_back(parse_number(val, "--at"));
-        found = true;
-      }
-    }
-    if (!found) throw FlagError("--at", "expected --at " + name + "=VALUE for the " + lf.law->name + " law's variable " + name);
-  }
-  fit::check_allocation(p);
-  if (fl.compute.empty()) throw FlagError("--compute", "expected at least one compute budget in FLOPs");
-  for (double c : fl.compute) {
-    if (!std::isfinite(c) || !(c > 0)) throw FlagError("--compute", fmt::format("expected positive, finite FLOPs, found {}", c));
-  }
+  p = fit::make_allocation_problem(*lf.law, lf.params, p.flops_per_param_token, fl.at);
+  fit::check_budgets(fl.compute);
   for (double l : fl.losses) {
     if (!std::isfinite(l)) throw FlagError("--losses", fmt::format("expected finite loss levels, found {}", l));
   }
@@ -150,10 +131,9 @@ int cmd_optimal(const OptimalFlags& fl, const CommonFlags& f) {
   for (double c : fl.compute) rows.push_back(fit::optimal_allocation(p, c));
   std::string isoflop, isoloss;
   if (!fl.isoflop_out.empty()) {
-    isoflop = "compute,N,D,tokens_per_param," + lf.law->response + "\n";
-    for (double c : fl.compute)
-      for (const auto& q : fit::isoflop_curve(p, c))
-        isoflop += fmt::format("{:.17g},{:.17g},{:.17g},{:.17g},{:.17g}\n", q.compute, q.n, q.d, q.d / q.n, q.loss);
+    std::vector<std::vector<fit::CurvePoint>> curves;
+    for (double c : fl.compute) curves.push_back(fit::isoflop_curve(p, c));
+    isoflop = fit::isoflop_csv(curves, lf.law->response);
   }
   if (!fl.isoloss_out.empty()) {
     if (fl.losses.empty()) throw FlagError("--isoloss-out", "expected --losses L1,L2,... with --isoloss-out");
@@ -178,8 +158,7 @@ int cmd_optimal(const OptimalFlags& fl, const CommonFlags& f) {
                {"flops_per_param_token", p.flops_per_param_token}, {"allocations", arr}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
        << "\n";
   } else if (fmt == Format::kCsv) {
-    os << "compute,N,D,tokens_per_param," << lf.law->response << "\n";
-    for (const auto& a : rows) os << fmt::format("{:.17g},{:.17g},{:.17g},{:.17g},{:.17g}\n", a.compute, a.n, a.d, a.tokens_per_param, a.loss);
+    os << fit::allocations_csv(rows, lf.law->response);
   } else {
     os << lf.law->name << " law from " << fl.result << "; " << k_source << "\n";
     Table t;

@@ -3,7 +3,10 @@
 #include <cmath>
 #include <cstdio>
 
+#include <fmt/format.h>
+
 #include "common/error.h"
+#include "common/flag_values.h"
 #include "fit/fitter.h"
 
 namespace fathom::fit {
@@ -49,6 +52,37 @@ void check_allocation(const AllocationProblem& p) {
     throw FlagError("--at", "expected a value for every variable of the law other than N and D");
   if (!(p.flops_per_param_token > 0 && std::isfinite(p.flops_per_param_token)))
     throw FlagError("--flops-per-param-token", "expected a positive number");
+}
+
+AllocationProblem make_allocation_problem(const Law& law, const std::vector<double>& params, double k,
+                                          const std::vector<std::string>& at) {
+  AllocationProblem p;
+  p.law = &law;
+  p.params = params;
+  p.flops_per_param_token = k;
+  if (law.variable_index("N") == law.variables.size() || law.variable_index("D") == law.variables.size())
+    check_allocation(p);  // the error naming the law's variables
+  for (const auto& name : law.variables) {
+    if (name == "N" || name == "D") continue;
+    bool found = false;
+    for (const auto& s : at) {
+      const auto [n, val] = split_assign(s, "--at", "VALUE");
+      if (n == name) {
+        p.others.push_back(parse_number(val, "--at"));
+        found = true;
+      }
+    }
+    if (!found) throw FlagError("--at", "expected --at " + name + "=VALUE for the " + law.name + " law's variable " + name);
+  }
+  check_allocation(p);
+  return p;
+}
+
+void check_budgets(const std::vector<double>& compute) {
+  if (compute.empty()) throw FlagError("--compute", "expected at least one compute budget in FLOPs");
+  for (double c : compute) {
+    if (!std::isfinite(c) || !(c > 0)) throw FlagError("--compute", fmt::format("expected positive, finite FLOPs, found {}", c));
+  }
 }
 
 double scan_golden_minimum(const std::function<double(double)>& f, double lo, double hi, int points, double tolerance) {
@@ -141,6 +175,20 @@ std::vector<CurvePoint> isoloss_curve(const AllocationProblem& p, double loss, d
     out.push_back({p.flops_per_param_token * n * d, n, d, ev.loss(n, d)});
   }
   return out;
+}
+
+std::string allocations_csv(const std::vector<Allocation>& rows, const std::string& response) {
+  std::string s = "compute,N,D,tokens_per_param," + response + "\n";
+  for (const auto& a : rows)
+    s += fmt::format("{:.17g},{:.17g},{:.17g},{:.17g},{:.17g}\n", a.compute, a.n, a.d, a.tokens_per_param, a.loss);
+  return s;
+}
+
+std::string isoflop_csv(const std::vector<std::vector<CurvePoint>>& curves, const std::string& response) {
+  std::string s = "compute,N,D,tokens_per_param," + response + "\n";
+  for (const auto& curve : curves)
+    for (const auto& q : curve) s += fmt::format("{:.17g},{:.17g},{:.17g},{:.17g},{:.17g}\n", q.compute, q.n, q.d, q.d / q.n, q.loss);
+  return s;
 }
 
 }  // namespace fathom::fit

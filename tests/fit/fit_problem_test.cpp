@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "fit/curve.h"
 #include "fit/fitter.h"
+#include "fit/optimal.h"
 #include "fit/problem.h"
 #include "fit/result.h"
 
@@ -257,6 +258,42 @@ TEST(FitCurve, ResidualsAreInTheFitsSpace) {
   }
   // The objective of a data-space fit without a robust loss is ½ Σ r².
   EXPECT_NEAR(0.5 * ss / r.objective, 1, 1e-12);
+}
+
+TEST(FitAllocation, ProblemFromTheFlagsOfOptimalNamesAMissingVariable) {
+  auto law = make_law("data_constrained");
+  const std::vector<double> params(law->params.size(), 1.0);
+  try {
+    make_allocation_problem(*law, params, 6, {});
+    ADD_FAILURE() << "no error";
+  } catch (const FlagError& e) {
+    EXPECT_STREQ(e.what(), "--at: expected --at U=VALUE for the data_constrained law's variable U");
+  }
+  const AllocationProblem p = make_allocation_problem(*law, params, 8, {"U=1e11"});
+  EXPECT_EQ(p.others, std::vector<double>{1e11});
+  EXPECT_EQ(p.flops_per_param_token, 8);
+  EXPECT_THROW(make_allocation_problem(*make_law("compute"), {1, 1, 1}, 6, {}), FlagError);
+  EXPECT_THROW(check_budgets({1e21, -1}), FlagError);
+  EXPECT_THROW(check_budgets({}), FlagError);
+}
+
+TEST(FitAllocation, CsvHasTheColumnsOfOptimalAndReadsBackTheValues) {
+  auto law = make_law("chinchilla");
+  const AllocationProblem p = make_allocation_problem(*law, {6.17, 7.67, 0.597, 0.347, 0.367}, 6, {});
+  const Allocation a = optimal_allocation(p, 5.76e23);
+  const std::string csv = allocations_csv({a}, "L");
+  std::istringstream in(csv);
+  std::string header, row;
+  std::getline(in, header);
+  std::getline(in, row);
+  EXPECT_EQ(header, "compute,N,D,tokens_per_param,L");
+  std::istringstream cells(row);
+  std::string c;
+  std::vector<double> v;
+  while (std::getline(cells, c, ',')) v.push_back(std::stod(c));
+  EXPECT_EQ(v, (std::vector<double>{a.compute, a.n, a.d, a.tokens_per_param, a.loss}));
+  const auto curve = isoflop_curve(p, 1e21);
+  EXPECT_EQ(isoflop_csv({curve, curve}, "L").find("compute,N,D,tokens_per_param,L\n"), 0u);
 }
 
 }  // namespace

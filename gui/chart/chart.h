@@ -45,6 +45,8 @@ struct Chart {
   std::vector<RefLine> lines;
   // Text shown when there is nothing to draw ("run Simulate to see the latency CDF").
   std::string empty_text;
+  // The legend beside the plot instead of under it (a single stacked bar with many parts).
+  bool legend_right = false;
 
   bool empty() const;
   // The plotted data as CSV (series,x,y[,y_lo,y_hi]), the same numbers the chart draws.

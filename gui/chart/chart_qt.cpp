@@ -95,7 +95,7 @@ QChart* build(const Chart& c, QObject* receiver, ChartView* clicks) {
   chart->setTitle(QString::fromStdString(c.title));
   chart->setTitleFont(chart_font(10));
   chart->legend()->setFont(font);
-  chart->legend()->setAlignment(Qt::AlignBottom);
+  chart->legend()->setAlignment(c.legend_right ? Qt::AlignRight : Qt::AlignBottom);
   chart->setBackgroundRoundness(0);
 
   const bool bars = !c.x.categories.empty();
@@ -142,6 +142,21 @@ QChart* build(const Chart& c, QObject* receiver, ChartView* clicks) {
         chart->addSeries(stack);
         stack->attachAxis(ax);
         stack->attachAxis(ay);
+        if (receiver) {
+          // Bars have no points to hover: the read-out names the part, its category and value.
+          const std::vector<std::string> categories = c.x.categories;
+          const std::string yt = c.y.title;
+          QObject::connect(stack, &QStackedBarSeries::hovered, receiver,
+                           [categories, yt](bool state, int index, QBarSet* set) {
+                             if (!state || !set || index < 0) return;
+                             const QString category = static_cast<size_t>(index) < categories.size()
+                                                          ? QString::fromStdString(categories[static_cast<size_t>(index)])
+                                                          : QString::number(index);
+                             QToolTip::showText(QCursor::pos(), QString("%1 — %2\n%3 = %4")
+                                                                    .arg(set->label(), category, QString::fromStdString(yt))
+                                                                    .arg(set->at(index), 0, 'g', 6));
+                           });
+        }
       }
       auto* set = new QBarSet(name);
       for (double v : s.y) *set << v;

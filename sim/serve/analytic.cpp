@@ -170,7 +170,9 @@ ServeAnalysis analyze_serving(const sim::Scenario& s) {
   a.bound_share = it.total_s > 0 ? top / it.total_s : 0;
 
   std::string words;
+  a.binding_resource = bound_words(a.bound);
   if (a.offered_req_per_s > 0 && a.capacity_req_per_s > 0 && a.offered_req_per_s >= a.capacity_req_per_s) {
+    a.binding_resource = "capacity: the offered rate reaches the best case";
     words = fmt::format("capacity: the offered {:.4g} requests/s reach the cost chain's best case of {:.4g} requests/s "
                         "(no queueing, no overheads), so the queue grows; ",
                         a.offered_req_per_s, a.capacity_req_per_s);

@@ -62,6 +62,9 @@ struct ServeAnalysis {
   // and its share of the iteration's time, and the binding resource in words.
   std::string bound;
   double bound_share = 0;
+  // The binding resource in a few words ("memory bandwidth", "compute (tensor-core FLOP/s)",
+  // "capacity: offered rate ≥ best case", ...) and in a sentence with its numbers.
+  std::string binding_resource;
   std::string binding;
   std::vector<std::string> notes;
 };

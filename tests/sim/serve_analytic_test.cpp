@@ -75,6 +75,7 @@ TEST(ServeAnalysis, TheIterationIsWhatFathomEstimatePricesForTheSameIteration) {
   EXPECT_EQ(a.bound, "memory");
   EXPECT_GT(a.bound_share, 0.5);
   EXPECT_NE(a.binding.find("memory bandwidth"), std::string::npos);
+  EXPECT_EQ(a.binding_resource, "memory bandwidth");
 }
 
 TEST(ServeAnalysis, AScenarioIterationIsPricedAsGiven) {
@@ -108,6 +109,7 @@ TEST(ServeAnalysis, AnOfferedRateAboveTheBestCaseIsNamedAsTheBindingResource) {
   EXPECT_EQ(ok.binding.rfind("capacity", 0), std::string::npos);
   const ServeAnalysis over = analyze_serving(example(300, {{"serve.workload.arrival.rate_per_s", "1000", "test"}}));
   EXPECT_EQ(over.binding.rfind("capacity", 0), 0u);
+  EXPECT_EQ(over.binding_resource.rfind("capacity", 0), 0u);
   // The best case: 1 / (Ī / prefill tokens/s + Ō / decode tokens/s) per replica.
   const double t = ok.mean_input / ok.prefill_tokens_per_s + ok.mean_output / ok.decode_tokens_per_s;
   EXPECT_NEAR(ok.capacity_req_per_s, 1 / t, 1e-12 / t);

@@ -87,8 +87,8 @@ void write_plot(const Chart& chart, const PlotArgs& args) {
 int plot_main(int argc, char** argv) {
   const char* usage =
       "usage: fathom-plot serve RESULT.json [--requests CSV] [--timeseries CSV] --chart NAME --out FILE.png|.svg\n"
-      "       fathom-plot plan PLAN.json|PLAN.sqlite --chart NAME --out FILE\n"
-      "       fathom-plot sweep SWEEP.sqlite --x AXIS --y METRIC [--where AXIS=VALUE]... --out FILE\n"
+      "       fathom-plot plan PLAN.json|PLAN.sqlite [--plan ID] --chart ranked|pareto-cost-latency|pareto-throughput-interactivity|hourly --out FILE\n"
+      "       fathom-plot sweep SWEEP.sqlite --x AXIS --y METRIC [--series AXIS] [--where AXIS=VALUE]... [--sweep NAME] [--logx 1] [--logy 1] --out FILE\n"
       "       fathom-plot fit RESULT.yaml --data CSV --out FILE\n"
       "       (every form takes --size WxH, default 900x560; docs/gui.md lists the charts)\n";
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
@@ -98,7 +98,7 @@ int plot_main(int argc, char** argv) {
   const std::string command = argv[1];
   try {
     if (command == "serve") return plot_serve(parse_plot_args(command, argc, argv, 2, {"requests", "timeseries"}));
-    if (command == "plan") return plot_plan(parse_plot_args(command, argc, argv, 2, {"section", "plan"}));
+    if (command == "plan") return plot_plan(parse_plot_args(command, argc, argv, 2, {"plan"}));
     if (command == "sweep") return plot_sweep(parse_plot_args(command, argc, argv, 2, {"x", "y", "series", "sweep", "logx", "logy"}));
     if (command == "fit") return plot_fit(parse_plot_args(command, argc, argv, 2, {"data", "x", "series"}));
     throw FlagError(command, "expected a subcommand serve, plan, sweep or fit, found '" + command + "'");

@@ -1,12 +1,15 @@
 #include "plan/plan_record.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/version.h"
 
 namespace fathom::plan {
@@ -123,6 +126,23 @@ PlanReport report_from_json(const std::string& json, const std::string& path) {
     }
   }
   return r;
+}
+
+PlanReport load_plan_report(const std::string& path, const std::string& which, const std::string& flag) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw InputError(path, "expected a plan report (JSON) or a database of plans, found a folder");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, "expected a plan report (JSON) or a database of plans, found no file that can be read");
+  char head[16] = {};
+  in.read(head, sizeof head);
+  // Every SQLite 3 file starts with these 16 bytes (https://sqlite.org/fileformat.html, 1.3).
+  if (in.gcount() == 16 && std::string(head, 16) == std::string("SQLite format 3\0", 16)) {
+    const store::PlanStore db = store::PlanStore::open(path, false);
+    const store::PlanRecord rec = pick_plan(db, which, path, flag);
+    return report_from_store(*db.load(rec.id));
+  }
+  if (!which.empty()) throw FlagError(flag, "expected a plan id or name only with a database, found a JSON report in " + path);
+  return report_from_json(read_input_file(path, InputKind::kStructured, "plan report"), path);
 }
 
 }  // namespace fathom::plan

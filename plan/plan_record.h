@@ -32,4 +32,9 @@ store::PlanRecord pick_plan(const store::PlanStore& db, const std::string& which
 // leaves them out). InputError naming `path` when the text is not such a document.
 PlanReport report_from_json(const std::string& json, const std::string& path);
 
+// A report from a file: a database of stored plans (told by SQLite's header; `which` picks the
+// plan as pick_plan does, naming `flag`) or a JSON report. `which` with a JSON file is a
+// FlagError naming `flag`; a file that is neither, an InputError naming `path`.
+PlanReport load_plan_report(const std::string& path, const std::string& which, const std::string& flag = "--plan");
+
 }  // namespace fathom::plan

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "common/error.h"
@@ -92,6 +93,27 @@ TEST(PlanRecord, JsonReadsBackToTheSameSectionsAndBadJsonNamesTheFile) {
       EXPECT_EQ(std::string(e.what()).rfind("bad.json", 0), 0u) << e.what();
     }
   }
+}
+
+TEST(PlanRecord, LoadsAReportFromJsonOrADatabaseByItsContent) {
+  const std::string json_path = store::temp_db("plan_load") + ".json";  // no .sqlite tells it apart
+  const std::string db_path = store::temp_db("plan_load_db") + ".json";
+  {
+    std::ofstream(json_path) << report_json(sample("from-json"));
+    store::PlanStore db = store::PlanStore::open(db_path, true);
+    db.add_plan(plan_record(sample("from-db")), plan_row_records(sample("from-db")));
+  }
+  EXPECT_EQ(load_plan_report(json_path, "").name, "from-json");
+  const PlanReport stored = load_plan_report(db_path, "from-db");
+  EXPECT_EQ(stored.name, "from-db");
+  EXPECT_EQ(stored.sections[0].rows[0].scenario_text, "model: x\n");  // the database keeps scenarios
+  EXPECT_THROW(load_plan_report(json_path, "1", "--plan"), FlagError);
+  EXPECT_THROW(load_plan_report(db_path, "nope", "--plan"), FlagError);
+  EXPECT_THROW(load_plan_report(json_path + ".missing", ""), InputError);
+  std::ofstream(json_path) << "name: not json\n";
+  EXPECT_THROW(load_plan_report(json_path, ""), InputError);
+  std::filesystem::remove(json_path);
+  std::filesystem::remove(db_path);
 }
 
 TEST(PlanRecord, ServeChartColumnsNameTheFirstObjectiveAndThePrice) {

@@ -10,6 +10,7 @@
 #include <QScrollArea>
 #include <QSplitter>
 #include <QTabWidget>
+#include <QTimer>
 #include <QVBoxLayout>
 
 #include <fmt/format.h>
@@ -188,7 +189,6 @@ void ServePage::build() {
       status_->setText(QString::fromStdString(fmt::format("Simulated {} requests ({} events) in {:.2f} s of wall time.",
                                                           run_->result.requests, run_->result.events, task_->last_seconds())));
     }
-    emit simulation_finished();
   });
   clear_results();
 }
@@ -312,6 +312,7 @@ void ServePage::show_interactivity() {
 }
 
 void ServePage::clear_results() {
+  ++results_generation_;
   stale_run_ = false;
   stale_->hide();
   verdict_->setText("Press Simulate to run the workload through the event simulator.");
@@ -325,17 +326,31 @@ void ServePage::clear_results() {
   show_interactivity();
 }
 
-void ServePage::show_results() {
+void ServePage::show_results(bool announce) {
   show_interactivity();
   if (!run_) return;
-  const ServeViews v = serve_views(*run_, stat_->currentText().toStdString());
-  percentiles_->set_table(v.percentiles);
-  throughput_->set_table(v.throughput);
-  cdf_->set_chart(v.cdf);
-  pct_chart_->set_chart(v.percentiles_chart);
-  queue_->set_chart(v.queue);
-  kv_->set_chart(v.kv);
-  verdict_->setText(QString::fromStdString(v.verdict));
+  auto v = std::make_shared<const ServeViews>(serve_views(*run_, stat_->currentText().toStdString()));
+  percentiles_->set_table(v->percentiles);
+  throughput_->set_table(v->throughput);
+  verdict_->setText(QString::fromStdString(v->verdict));
+  // One chart per turn of the event loop: each is a QChart built from up to 1,500 points a
+  // series, and together they would hold the UI thread longest (docs/gui-serve.md).
+  const int generation = ++results_generation_;
+  auto steps = std::make_shared<std::vector<std::function<void()>>>(std::vector<std::function<void()>>{
+      [this, v] { cdf_->set_chart(v->cdf); }, [this, v] { pct_chart_->set_chart(v->percentiles_chart); },
+      [this, v] { queue_->set_chart(v->queue); }, [this, v] { kv_->set_chart(v->kv); }});
+  auto next = std::make_shared<std::function<void(size_t)>>();
+  *next = [this, steps, generation, announce, weak = std::weak_ptr<std::function<void(size_t)>>(next)](size_t i) {
+    if (generation != results_generation_) return;  // newer results replaced these
+    (*steps)[i]();
+    if (i + 1 < steps->size()) {
+      if (auto n = weak.lock()) QTimer::singleShot(0, this, [n, i] { (*n)(i + 1); });
+    } else if (announce) {
+      emit simulation_finished();
+    }
+  };
+  // The chain keeps itself alive through the queued calls.
+  QTimer::singleShot(0, this, [next] { (*next)(0); });
 }
 
 void ServePage::simulate() {
@@ -374,7 +389,7 @@ void ServePage::simulate() {
       run_ = run;
       stale_run_ = false;
       stale_->hide();
-      show_results();
+      show_results(true);
       right_->setCurrentIndex(1);
     });
   });

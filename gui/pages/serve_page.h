@@ -66,7 +66,7 @@ class ServePage : public Page {
  signals:
   // After every live recompute (the scenario resolved or not), with its time in milliseconds.
   void recomputed(double ms);
-  // Simulate's results are on screen.
+  // Simulate's results are on screen, every chart drawn.
   void simulation_finished();
   // Simulate stopped: cancelled, or the library's error.
   void simulation_stopped(const QString& why);
@@ -76,7 +76,9 @@ class ServePage : public Page {
   void on_edited(const std::string& path, const std::string& value);
   void recompute();
   void show_analysis();
-  void show_results();
+  // The tables and verdict now, the charts one per event-loop turn; `announce`: emit
+  // simulation_finished once the last chart is drawn.
+  void show_results(bool announce = false);
   void show_interactivity();
   void clear_results();
   void reset_to(const std::function<void()>& load);
@@ -109,6 +111,7 @@ class ServePage : public Page {
   std::vector<serve::FrontierPoint> frontier_;
   std::shared_ptr<const ServeRun> run_;
   bool stale_run_ = false;
+  int results_generation_ = 0;
   double last_recompute_ms_ = 0;
 };
 

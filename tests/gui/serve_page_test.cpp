@@ -248,6 +248,33 @@ class ServePageTest : public QObject {
     QVERIFY(!page.estimate_command().contains("serve.iteration"));
   }
 
+  // 10⁶ samples reduce to at most 1,500 points that keep every peak and the last sample's time.
+  void TimeSeriesKeepsItsPeaksInFixedSize() {
+    TimeSeriesReducer r(1500);
+    for (int i = 1; i <= 1000000; ++i) {
+      serve::TimePoint p;
+      p.time_s = i;
+      p.waiting = i == 123457 ? 5000 : i % 7;
+      p.kv_used = i == 999999 ? 0.97 : 0.5;
+      p.output_tokens_per_s = 100;
+      r.add(p);
+    }
+    const auto pts = r.points();
+    QVERIFY(pts.size() <= 1500 && pts.size() > 700);
+    QCOMPARE(r.samples(), int64_t{1000000});
+    QCOMPARE(pts.back().time_s, 1e6);
+    int64_t waiting = 0;
+    double kv = 0;
+    for (const auto& p : pts) {
+      waiting = std::max(waiting, p.waiting);
+      kv = std::max(kv, p.kv_used);
+      QCOMPARE(p.output_tokens_per_s, 100.0);  // a bucket's mean rate
+    }
+    QCOMPARE(waiting, int64_t{5000});
+    QCOMPARE(kv, 0.97);
+    QCOMPARE(r.samples_per_point(), int64_t{1024});
+  }
+
   void FathomPlotServeDrawsTheCliFiles() {
     QTemporaryDir dir;
     const QString json_path = dir.filePath("r.json"), req = dir.filePath("req.csv"), ts = dir.filePath("ts.csv");

@@ -49,7 +49,10 @@ bool keep(double x, double y, const Chart& c) {
 QAbstractAxis* make_axis(const Axis& a, Range r, bool categories, const QFont& font) {
   if (categories) {
     auto* axis = new QBarCategoryAxis;
-    for (const auto& c : a.categories) axis->append(QString::fromStdString(c));
+    // Qt Charts draws axis labels as rich text: a category's lines ('\n') become <br>, the rest is escaped.
+    for (const auto& c : a.categories) {
+      axis->append(QString::fromStdString(c).toHtmlEscaped().replace(QLatin1Char('\n'), QLatin1String("<br>")));
+    }
     axis->setTitleText(QString::fromStdString(a.title));
     axis->setTitleFont(font);
     axis->setLabelsFont(font);

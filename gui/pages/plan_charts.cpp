@@ -49,22 +49,22 @@ bool any_finite(const plan::PlanSection& s, const std::string& column) {
   return false;
 }
 
-// How a ranked row is named on the bar chart.
+// How a ranked row is named under its bar: a line per part, so that ten bars fit 900 pixels.
 std::string row_label(const plan::PlanReport& r, const plan::PlanRow& row, size_t rank) {
   std::string s = fmt::format("{}", rank);
   if (r.kind == "serve") {
-    s += fmt::format(" {} {} {} ×{}", text_or_empty(row, "gpu"), text_or_empty(row, "precision"), text_or_empty(row, "layout"),
+    s += fmt::format("\n{}\n{} {}\n×{}", text_or_empty(row, "gpu"), text_or_empty(row, "precision"), text_or_empty(row, "layout"),
                      text_or_empty(row, "units"));
     const std::string pools = text_or_empty(row, "pools");
     if (!pools.empty() && pools != "aggregated") {
-      s += ' ';
+      s += '\n';
       s += pools;
     }
   } else if (r.kind == "train") {
-    s += fmt::format(" {} ×{} tp{} pp{} dp{}", text_or_empty(row, "gpu"), text_or_empty(row, "gpus"), text_or_empty(row, "tp"),
+    s += fmt::format("\n{} ×{}\ntp{} pp{}\ndp{}", text_or_empty(row, "gpu"), text_or_empty(row, "gpus"), text_or_empty(row, "tp"),
                      text_or_empty(row, "pp"), text_or_empty(row, "dp"));
   } else {
-    s += ' ';
+    s += '\n';
     s += text_or_empty(row, "point");
   }
   return s;

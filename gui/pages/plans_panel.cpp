@@ -138,9 +138,6 @@ PlanPanel::PlanPanel(AppContext& context, QWidget* parent) : QWidget(parent), co
   form->addRow("Prices file", prices_);
   // The prices file follows the one the Hardware page saves to, until it is edited here.
   connect(prices_, &QLineEdit::textEdited, this, [this] { prices_edited_ = true; });
-  connect(&context_, &AppContext::hardware_changed, this, [this] {
-    if (!prices_edited_) prices_->setText(context_.prices_file());
-  });
   form->addRow("Database", db_);
 
   auto* buttons = new QHBoxLayout;
@@ -311,7 +308,8 @@ PlanRequest PlanPanel::request() const {
   r.cost = cost_->currentText().toStdString();
   r.seed = seed_->value();
   r.jobs = jobs_->value();
-  r.prices_file = prices_->text().trimmed().toStdString();
+  // Until edited here, the prices file is the one the Hardware page saves to (AppContext).
+  r.prices_file = (prices_edited_ ? prices_->text().trimmed() : context_.prices_file()).toStdString();
   r.profile_defaults = profile_->currentIndex() == 1;
   r.database = db_->text().trimmed().toStdString();
   return r;
@@ -323,6 +321,7 @@ bool PlanPanel::run() {
   if (task_->running()) return false;
   error_->clear();
   error_->hide();
+  if (!prices_edited_) prices_->setText(context_.prices_file());
   const PlanRequest request = this->request();
   context_.settings().setValue("plans/file", plan_file());
   // Copies: the worker reads them while the UI may replace the context's (prices edited).

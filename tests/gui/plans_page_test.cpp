@@ -1,6 +1,7 @@
 // The Plans & sweeps page offscreen (docs/gui-plans.md), against the real `fathom` and
 // `fathom-plot`: a serve plan run in the page gives the CLI's report for the same plan and seed
-// (JSON cells and CSV bytes) and its command line reproduces it; Cancel stops a bigger plan within
+// (JSON cells and CSV bytes) and its command line reproduces it, as train and total plans give
+// theirs; Cancel stops a bigger plan within
 // a second; a row or a Pareto point opens the row's scenario (the CLI's --emit-scenario) in the
 // Serve page; a sweep database read while `fathom sweep` writes it grows to the final count and
 // equals `fathom sweep export`; fathom-plot draws the page's charts and rejects bad input.
@@ -156,6 +157,44 @@ class PlansPageTest : public QObject {
     emit plans()->chart(PlanChart::kParetoCostLatency)->point_clicked(1, 0);
     QCOMPARE(serve.count(), 2);
     QCOMPARE(serve[1][0].toString(), QString::fromStdString(plans()->report()->sections[1].rows[0].scenario_text));
+  }
+
+  void TrainAndTotalPlansEqualTheCli() {
+    struct Case {
+      QString file, planner, cost;
+      QStringList cli;
+    };
+    const QString dir = QString::fromStdString(data_dir()) + "/plans/";
+    const std::vector<Case> cases = {
+        {dir + "llama3.1-70b-train.yaml", "train", {}, {"plan", "train", dir + "llama3.1-70b-train.yaml"}},
+        {dir + "total-flops-sardana.yaml", "total", "flops",
+         {"plan", "total", dir + "total-flops-sardana.yaml", "--cost", "flops"}},
+        {dir + "total-usd-llama.yaml", "total", "usd", {"plan", "total", dir + "total-usd-llama.yaml", "--cost", "usd"}},
+    };
+    plans()->set_jobs(0);
+    for (const auto& c : cases) {
+      plans()->set_plan_file(c.file);
+      QCOMPARE(plans()->planner(), c.planner);  // picked from the file's keys
+      QVERIFY2(c.cost.isEmpty() || page_->command_line().contains("--cost " + c.cost), qPrintable(page_->command_line()));
+      QVERIFY(plans()->run());
+      QTRY_VERIFY_WITH_TIMEOUT(!page_->busy(), 60000);
+      QVERIFY2(plans()->error_text().isEmpty(), qPrintable(plans()->error_text()));
+      const Run csv = run(FATHOM_BIN, c.cli + QStringList{"--format", "csv", "--progress", "none"});
+      QCOMPARE(csv.code, 0);
+      QCOMPARE(QString::fromStdString(plans()->table()->csv()), QString::fromUtf8(csv.out));
+      QVERIFY(!plans()->table()->table().rows.empty());
+    }
+    // The ranked chart of a total plan stacks training and inference.
+    QCOMPARE(plans()->chart(PlanChart::kRanked)->chart().series.size(), size_t{2});
+    // A train plan's row opens in the Train page, as the CLI emits it.
+    plans()->set_plan_file(cases[0].file);
+    QVERIFY(plans()->run());
+    QTRY_VERIFY_WITH_TIMEOUT(!page_->busy(), 60000);
+    QSignalSpy train(ctx_.get(), &AppContext::open_in_train);
+    QVERIFY(plans()->open_row(0, 0));
+    QCOMPARE(train.count(), 1);
+    const Run emitted = run(FATHOM_BIN, cases[0].cli + QStringList{"--emit-scenario", "1", "--progress", "none"});
+    QCOMPARE(train[0][0].toString(), QString::fromUtf8(emitted.out));
   }
 
   void CancelStopsABiggerPlanWithinASecond() {

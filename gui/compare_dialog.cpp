@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "sim/estimate.h"
+#include "sim/serve/analytic.h"
 #include "gui/table/table_model.h"
 
 namespace fathom::gui {
@@ -18,7 +19,10 @@ namespace fathom::gui {
 std::vector<std::pair<std::string, double>> compare_figures(const sim::Scenario& s) {
   std::vector<std::pair<std::string, double>> out;
   if (s.serve) {
-    const sim::EstimateResult r = sim::estimate(s, sim::EstimateKind::kServeIteration);
+    // The scenario's serve.iteration, or the typical batch of its workload (a file with only a
+    // workload has no iteration of its own: serve::analyze_serving prices its typical batch).
+    const serve::ServeAnalysis a = serve::analyze_serving(s);
+    const sim::EstimateResult& r = a.iteration;
     out.emplace_back("serve: iteration time (s)", r.total_s);
     out.emplace_back("serve: tokens/s per replica", r.tokens_per_s);
     out.emplace_back("serve: MFU", r.mfu);
@@ -26,6 +30,7 @@ std::vector<std::pair<std::string, double>> compare_figures(const sim::Scenario&
     out.emplace_back("serve: weights per GPU (GB)", r.memory.weights_bytes / 1e9);
     out.emplace_back("serve: KV cache per GPU (GB)", r.memory.kv_cache_bytes / 1e9);
     out.emplace_back("serve: $/M tokens", r.usd_per_million_tokens);
+    out.emplace_back("serve: KV cache capacity (tokens per replica)", static_cast<double>(a.kv_tokens));
   }
   if (s.train) {
     const sim::EstimateResult r = sim::estimate(s, sim::EstimateKind::kTrainStep);

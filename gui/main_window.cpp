@@ -31,7 +31,7 @@ MainWindow::MainWindow(AppContext& context, QWidget* parent) : QMainWindow(paren
   for (auto make : {make_serve_page, make_train_page, make_scaling_page, make_hardware_page, make_plans_page}) {
     Page* p = make(context_, tabs_);
     pages_.push_back(p);
-    tabs_->addTab(p, p->title());
+    tabs_->addTab(p, QString(p->title()).replace('&', "&&"));  // "Plans & sweeps": '&' alone marks a mnemonic
   }
   setCentralWidget(tabs_);
   build_menus();
@@ -170,7 +170,7 @@ void MainWindow::build_menus() {
 
   QMenu* view = menuBar()->addMenu("&View");
   for (int i = 0; i < page_count(); ++i) {
-    QAction* a = view->addAction(pages_[static_cast<size_t>(i)]->title(), this, [this, i] { show_page(i); });
+    QAction* a = view->addAction(QString(pages_[static_cast<size_t>(i)]->title()).replace('&', "&&"), this, [this, i] { show_page(i); });
     a->setShortcut(QKeySequence(QString("Ctrl+%1").arg(i + 1)));
   }
 }

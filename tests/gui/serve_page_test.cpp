@@ -134,6 +134,23 @@ class ServePageTest : public QObject {
     QVERIFY(std::abs(page.analysis()->memory.weights / after.memory.weights - 0.5) < 0.01);
   }
 
+  // The model field takes a HuggingFace config.json path: Qwen2.5-7B's KV cache is 28 layers ×
+  // 4 KV heads × 128 dims × K and V × 2 bytes = 57,344 bytes per token (its config.json).
+  void TheModelFieldTakesAHuggingFaceConfig() {
+    ServePage page(*ctx_, nullptr);
+    auto* model = qobject_cast<QComboBox*>(page.form()->editor("model"));
+    const QString path = FATHOM_TEST_DATA_DIR "/hf/qwen2.5-7b.json";
+    model->setCurrentText(path);
+    QVERIFY2(page.analysis(), qPrintable(page.form()->form_error() + page.form()->error_text("model")));
+    QCOMPARE(page.analysis()->memory.kv_token, 57344.0);
+    QVERIFY(page.command_line().contains("--set model=" + path));
+    QVERIFY(!page.form()->editor("serve.parallel.ep")->isEnabled());
+    model->setCurrentText("no-such-model");
+    QVERIFY(!page.analysis());
+    QVERIFY2(page.form()->error_text("model").contains("expected a model of the catalog or a path"),
+             qPrintable(page.form()->error_text("model") + page.form()->form_error()));
+  }
+
   void SimulateGivesWhatFathomServeGives() {
     ServePage page(*ctx_, nullptr);
     set_requests(page, 2000);

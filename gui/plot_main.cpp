@@ -2,6 +2,7 @@
 #include <QApplication>
 #include <cstdio>
 
+#include "gui/app/cpu_state.h"
 #include "gui/plot.h"
 
 namespace {
@@ -19,5 +20,6 @@ int main(int argc, char** argv) {
   if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
   qInstallMessageHandler(quiet);
   QApplication app(argc, argv);
+  fathom::gui::clear_avx_upper_state();  // gui/app/cpu_state.h
   return fathom::gui::plot_main(argc, argv);
 }

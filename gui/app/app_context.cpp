@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/version.h"
+#include "gui/app/cpu_state.h"
 
 namespace fathom::gui {
 
@@ -12,6 +13,8 @@ namespace fs = std::filesystem;
 
 AppContext::AppContext(const std::string& data_dir, std::unique_ptr<QSettings> settings, QObject* parent)
     : QObject(parent), data_dir_(data_dir.empty() ? fathom::data_dir() : data_dir) {
+  // After QApplication, before the first worker thread copies the main thread's state (cpu_state.h).
+  clear_avx_upper_state();
   hardware_ = std::make_unique<hw::HardwareCatalog>(hw::HardwareCatalog::load((fs::path(data_dir_) / "hardware").string()));
   models_ = std::make_unique<model::ModelCatalog>(model::ModelCatalog::load((fs::path(data_dir_) / "models").string()));
   settings_ = settings ? std::move(settings) : std::make_unique<QSettings>("Fathom", "fathom-gui");

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "common/error.h"
+#include "gui/app/cpu_state.h"
 
 namespace fathom::gui {
 
@@ -56,6 +57,7 @@ bool Task::start(Work work) {
   emit started();
   watcher_.setFuture(QtConcurrent::run([this, shared, work = std::move(work), report] {
     try {
+      clear_avx_upper_state();  // a pool thread may carry the GUI thread's AVX state (cpu_state.h)
       continuation_ = work(shared->cancel, report);
     } catch (const Cancelled& e) {
       was_cancelled_ = true;

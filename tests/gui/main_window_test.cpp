@@ -52,6 +52,8 @@ class MainWindowTest : public QObject {
     AppContext ctx({}, settings_in(dir));
     MainWindow w(ctx);
     w.show();
+    QApplication::setActiveWindow(&w);
+    QVERIFY(QTest::qWaitForWindowActive(&w));  // window shortcuts need the active window
     QCOMPARE(w.page_count(), 5);
     const QStringList titles{"Serve", "Train", "Scaling laws", "Hardware", "Plans & sweeps"};
     for (int i = 0; i < 5; ++i) QCOMPARE(w.page(i)->title(), titles[i]);

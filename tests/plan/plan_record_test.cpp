@@ -154,7 +154,8 @@ TEST(PlanRecord, ServePricesTakeTheFileThenThePlanThenTheCatalog) {
   EXPECT_EQ(p.at("h100-sxm"), 2.25);  // the prices file, by its catalog name
   EXPECT_EQ(p.at("b200"), 7.5);       // the plan's
   const auto& a100 = test::hardware().gpu("a100", "test");
-  if (a100.usd_per_gpu_hour > 0) EXPECT_EQ(p.at(a100.name), a100.usd_per_gpu_hour);  // the catalog's
+  ASSERT_GT(a100.usd_per_gpu_hour, 0);  // the catalog prices every GPU
+  EXPECT_EQ(p.at(a100.name), a100.usd_per_gpu_hour);  // the catalog's
   const PlanInput bad = load_plan_input(kTiny, {{"candidates.gpus", "[h1000]", "test"}});
   EXPECT_THROW(serve_plan_prices(parse_serve_plan(bad, kTiny), {}, test::hardware(), kTiny), InputError);
 }

@@ -89,7 +89,7 @@ int plot_main(int argc, char** argv) {
       "usage: fathom-plot serve RESULT.json [--requests CSV] [--timeseries CSV] --chart NAME --out FILE.png|.svg\n"
       "       fathom-plot plan PLAN.json|PLAN.sqlite [--plan ID] --chart ranked|pareto-cost-latency|pareto-throughput-interactivity|hourly --out FILE\n"
       "       fathom-plot sweep SWEEP.sqlite --x AXIS --y METRIC [--series AXIS] [--where AXIS=VALUE]... [--sweep NAME] [--logx 1] [--logy 1] --out FILE\n"
-      "       fathom-plot fit RESULT.yaml --data CSV --out FILE\n"
+      "       fathom-plot fit RESULT.yaml --data CSV [--x COL] [--series COL] --chart fit|residuals|frontier [--compute C1,C2] --out FILE\n"
       "       (every form takes --size WxH, default 900x560; docs/gui.md lists the charts)\n";
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::fputs(usage, argc < 2 ? stderr : stdout);
@@ -100,7 +100,7 @@ int plot_main(int argc, char** argv) {
     if (command == "serve") return plot_serve(parse_plot_args(command, argc, argv, 2, {"requests", "timeseries"}));
     if (command == "plan") return plot_plan(parse_plot_args(command, argc, argv, 2, {"plan"}));
     if (command == "sweep") return plot_sweep(parse_plot_args(command, argc, argv, 2, {"x", "y", "series", "sweep", "logx", "logy"}));
-    if (command == "fit") return plot_fit(parse_plot_args(command, argc, argv, 2, {"data", "x", "series"}));
+    if (command == "fit") return plot_fit(parse_plot_args(command, argc, argv, 2, {"data", "x", "series", "compute", "flops-per-param-token", "at"}));
     throw FlagError(command, "expected a subcommand serve, plan, sweep or fit, found '" + command + "'");
   } catch (const Error& e) {
     std::fprintf(stderr, "fathom-plot: %s\n", e.what());

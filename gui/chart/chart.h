@@ -24,7 +24,7 @@ enum class SeriesKind {
 };
 
 struct Series {
-  std::string name;
+  std::string name;  // empty: not in the legend
   SeriesKind kind = SeriesKind::kLine;
   std::vector<double> x, y;       // kStackedBar: y per category (x unused)
   std::vector<double> y_lo, y_hi; // kBand

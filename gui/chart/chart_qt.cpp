@@ -15,6 +15,7 @@
 #include <QtCharts/QAreaSeries>
 #include <QtCharts/QBarCategoryAxis>
 #include <QtCharts/QBarSet>
+#include <QtCharts/QLegendMarker>
 #include <QtCharts/QLineSeries>
 #include <QtCharts/QLogValueAxis>
 #include <QtCharts/QScatterSeries>
@@ -222,6 +223,9 @@ QChart* build(const Chart& c, QObject* receiver, ChartView* clicks) {
     chart->addSeries(added);
     added->attachAxis(ax);
     added->attachAxis(ay);
+    // A series without a name stays out of the legend (a fitted curve per group, named once).
+    if (s.name.empty())
+      for (auto* marker : chart->legend()->markers(added)) marker->setVisible(false);
   }
   for (const auto& l : c.lines) {
     auto* line = new QLineSeries;

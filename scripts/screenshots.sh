@@ -11,4 +11,8 @@ gui="$build/fathom-gui"
 [ -x "$gui" ] || { echo "screenshots.sh: expected $gui (scripts/build.sh builds it), found nothing" >&2; exit 2; }
 fc-list 2>/dev/null | grep -q DejaVuSans || { echo "screenshots.sh: expected the DejaVu fonts (scripts/setup.sh installs fonts-dejavu-core)" >&2; exit 2; }
 mkdir -p docs/images
-QT_QPA_PLATFORM=offscreen FATHOM_DATA_DIR="$PWD/data" "$gui" --screenshots docs/images --size "$size"
+# A fresh home: the user's prices file and settings must not change the pictures.
+home="$(mktemp -d)"
+trap 'rm -rf "$home"' EXIT
+HOME="$home" XDG_CONFIG_HOME="$home/.config" XDG_RUNTIME_DIR="$home" QT_QPA_PLATFORM=offscreen \
+  FATHOM_DATA_DIR="$PWD/data" "$gui" --screenshots docs/images --size "$size"

@@ -177,6 +177,9 @@ QChart* build(const Chart& c, QObject* receiver, ChartView* clicks) {
         lower->append(s.x[i], s.y_lo[i]);
       }
       auto* area = new QAreaSeries(upper, lower);
+      // The area series does not own its boundary series (Qt Charts' QAreaSeries): parent them.
+      upper->setParent(area);
+      lower->setParent(area);
       area->setName(name);
       QColor col = s.color.empty() ? QColor(70, 130, 180) : QColor(QString::fromStdString(s.color));
       col.setAlpha(60);

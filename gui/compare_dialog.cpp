@@ -131,26 +131,26 @@ void CompareDialog::set_right(const ScenarioDoc& doc) {
   refresh();
 }
 
-void CompareDialog::set_left_file(const QString& path) {
+namespace {
+// The scenario file at `path`, or its error on `error`.
+std::optional<ScenarioDoc> read_doc(const QString& path, QLabel* error) {
   ScenarioDoc d;
   try {
     d.load_file(path.toStdString());
   } catch (const std::exception& e) {
-    error_->setText(QString::fromStdString(e.what()));
-    return;
+    error->setText(QString::fromStdString(e.what()));
+    return std::nullopt;
   }
-  set_left(d);
+  return d;
+}
+}  // namespace
+
+void CompareDialog::set_left_file(const QString& path) {
+  if (auto d = read_doc(path, error_)) set_left(*d);
 }
 
 void CompareDialog::set_right_file(const QString& path) {
-  ScenarioDoc d;
-  try {
-    d.load_file(path.toStdString());
-  } catch (const std::exception& e) {
-    error_->setText(QString::fromStdString(e.what()));
-    return;
-  }
-  set_right(d);
+  if (auto d = read_doc(path, error_)) set_right(*d);
 }
 
 const Table& CompareDialog::table() const { return table_->table(); }

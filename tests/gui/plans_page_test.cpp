@@ -22,6 +22,7 @@
 
 #include "common/version.h"
 #include "gui/app/app_context.h"
+#include "gui_test_util.h"
 #include "gui/app/task.h"
 #include "gui/chart/chart_qt.h"
 #include "gui/pages/plans_page.h"
@@ -37,17 +38,8 @@ namespace {
 const QString kTiny = QString(FATHOM_TEST_DATA_DIR) + "/plans/serve_tiny.yaml";
 const QString kSmall = QString(FATHOM_TEST_DATA_DIR) + "/plans/serve_small.yaml";
 
-struct Run {
-  int code = -1;
-  QByteArray out, err;
-};
-
-Run run(const QString& program, const QStringList& args, int timeout_ms = 120000) {
-  QProcess p;
-  p.start(program, args);
-  p.waitForFinished(timeout_ms);
-  return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
-}
+using test::Run;
+using test::run;
 
 Run shell(const QString& line) { return run("bash", {"-c", line}); }
 

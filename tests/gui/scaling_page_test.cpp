@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gui/app/app_context.h"
+#include "gui_test_util.h"
 #include "gui/app/cpu_state.h"
 #include "gui/app/task.h"
 #include "gui/chart/chart_qt.h"
@@ -38,18 +39,8 @@ using nlohmann::json;
 
 namespace {
 
-struct Run {
-  int code = -1;
-  QByteArray out, err;
-};
-
-Run run(const QString& program, const QStringList& args, const QString& cwd = {}) {
-  QProcess p;
-  if (!cwd.isEmpty()) p.setWorkingDirectory(cwd);
-  p.start(program, args);
-  p.waitForFinished(180000);
-  return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAllStandardOutput(), p.readAllStandardError()};
-}
+using test::Run;
+using test::run;
 
 // A page's command line run by bash with `fathom` replaced by the real binary and `extra` added to
 // the `fathom fit` part: (fit output, optimal output or empty).

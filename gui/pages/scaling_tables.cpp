@@ -30,6 +30,14 @@ std::string interval_tip(const fit::FitRecord& rec, const char* what) {
                      what, 100 * b.level, b.resamples, b.seed, b.failed, b.not_converged);
 }
 
+// The bootstrap columns of a row: low, high, median and standard deviation of the interval.
+void append_interval(std::vector<Cell>& row, const fit::Interval& iv, const fit::FitRecord& rec) {
+  row.push_back(Cell::number(iv.low, interval_tip(rec, "low end")));
+  row.push_back(Cell::number(iv.high, interval_tip(rec, "high end")));
+  row.push_back(Cell::number(iv.median, interval_tip(rec, "median")));
+  row.push_back(Cell::number(iv.sd, interval_tip(rec, "standard deviation")));
+}
+
 }  // namespace
 
 Table parameter_table(const fit::Law& law, const fit::FitRecord& rec) {
@@ -56,11 +64,7 @@ Table parameter_table(const fit::Law& law, const fit::FitRecord& rec) {
                              Cell::number(r.params[j], is_free ? proc : "held at this value (--fix)")};
     row.push_back(is_free ? number_or_dash(r.std_error[j], se_tip) : Cell::text("fixed"));
     if (boot && is_free) {
-      const fit::Interval& iv = rec.boot->params[j];
-      row.push_back(Cell::number(iv.low, interval_tip(rec, "low end")));
-      row.push_back(Cell::number(iv.high, interval_tip(rec, "high end")));
-      row.push_back(Cell::number(iv.median, interval_tip(rec, "median")));
-      row.push_back(Cell::number(iv.sd, interval_tip(rec, "standard deviation")));
+      append_interval(row, rec.boot->params[j], rec);
     } else {
       row.insert(row.end(), 4, Cell::text(""));
     }
@@ -72,11 +76,7 @@ Table parameter_table(const fit::Law& law, const fit::FitRecord& rec) {
     std::vector<Cell> row = {Cell::text(law.derived[d].name, law.derived[d].meaning), Cell::text("derived"),
                              Cell::number(r.derived[d], tip), Cell::text("")};
     if (boot) {
-      const fit::Interval& iv = rec.boot->derived[d];
-      row.push_back(Cell::number(iv.low, interval_tip(rec, "low end")));
-      row.push_back(Cell::number(iv.high, interval_tip(rec, "high end")));
-      row.push_back(Cell::number(iv.median, interval_tip(rec, "median")));
-      row.push_back(Cell::number(iv.sd, interval_tip(rec, "standard deviation")));
+      append_interval(row, rec.boot->derived[d], rec);
     } else {
       row.insert(row.end(), 4, Cell::text(""));
     }

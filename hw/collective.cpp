@@ -1,6 +1,7 @@
 #include "hw/collective.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -29,7 +30,7 @@ CollectiveAlgo parse_collective_algo(const std::string& s) {
 }
 
 void CollectiveOptions::validate() const {
-  for (double v : {nvlink_efficiency, nvls_efficiency, network_efficiency, pcie_efficiency}) {
+  for (double v : {nvlink_efficiency, nvls_efficiency, network_efficiency, pcie_efficiency, tree_efficiency}) {
     if (!(v > 0 && v <= 1)) throw ConfigError("collectives", "expected link efficiencies in (0, 1]");
   }
 }
@@ -86,11 +87,43 @@ double flat_time(Collective c, double S, int n, const Link& l, CollectiveAlgo al
   return 0.0;
 }
 
+// How a collective's traffic leaves a switch domain. Neighbour: rings and trees over consecutive
+// nodes, where each domain's share of the group sends one stream (per channel) across the domain's
+// edge; all-to-all: every GPU sends to every node; pair: one stream between two nodes.
+enum class Pattern { kNeighbour, kAllToAll, kPair };
+
+// The divisor ≥ 1 that oversubscription puts on the per-GPU scale-out bandwidth of a group of m
+// nodes covering `span` nodes whose highest tier is `top`, when every group in the domain runs the
+// same pattern at once (as the data-parallel groups of a layout do). Crossing tier t leaves a
+// domain of the tier below (a node for the leaf); the group has D members in it (D = min(m,
+// domain) when packed, m·domain/span when spread). The links up to t carry 1/O_t of the bandwidth
+// below them (O_t cumulative); the pattern sends a share f of each member's traffic across the
+// edge: 1/D for neighbour patterns, (m−D)/(m−1) for all-to-all, 1 for a pair. The traffic fits
+// while O_t·f ≤ 1; past that the bandwidth is divided by O_t·f.
+double congestion(const Fabric& fab, int top, double m, double span, Pattern p) {
+  double worst = 1.0;
+  for (int t = 0; t <= top; ++t) {
+    const double below = t == 0 ? 1.0 : fab.tier[static_cast<size_t>(t - 1)].domain_nodes;
+    const double members = std::clamp(m * below / span, 1.0, std::min(m, below));
+    double share = 1.0;
+    if (p == Pattern::kNeighbour) share = 1.0 / members;
+    if (p == Pattern::kAllToAll) share = m > 1 ? (m - members) / (m - 1) : 0.0;
+    worst = std::max(worst, fab.tier[static_cast<size_t>(t)].oversubscription * share);
+  }
+  return worst;
+}
+
 }  // namespace
 
 CollectiveCost collective_cost(Collective c, double bytes, int n, int n_per_node, const ClusterSpec& cluster,
                                const GpuSpec& gpu, CollectiveAlgo algo, const CollectiveOptions& o) {
-  FATHOM_CHECK(n >= 1 && n_per_node >= 1 && n_per_node <= n && bytes >= 0);
+  return collective_cost(c, bytes, CollectiveGroup{n, n_per_node, 0}, cluster, gpu, algo, o);
+}
+
+CollectiveCost collective_cost(Collective c, double bytes, const CollectiveGroup& group, const ClusterSpec& cluster,
+                               const GpuSpec& gpu, CollectiveAlgo algo, const CollectiveOptions& o) {
+  const int n = group.gpus, n_per_node = group.gpus_per_node;
+  FATHOM_CHECK(n >= 1 && n_per_node >= 1 && n_per_node <= n && bytes >= 0 && group.span_nodes >= 0);
   CollectiveCost out;
   if (n == 1 && c != Collective::kSendRecv) {
     out.algo = CollectiveAlgo::kRing;
@@ -101,42 +134,76 @@ CollectiveCost collective_cost(Collective c, double bytes, int n, int n_per_node
              intra_l.latency_s};
   const int nodes = (n + n_per_node - 1) / n_per_node;
   const bool multi_node = nodes > 1;
-  Link inter = intra;
+  // Across nodes: the highest tier the group's span crosses sets the per-GPU bandwidth (the least
+  // of the levels up to it) and α (the leaf's latency plus what each higher level adds); the
+  // oversubscription of the levels crossed divides the bandwidth by the congestion of the pattern.
+  Link inter = intra, inter_a2a = intra, inter_pair = intra;
+  out.latency_s = intra.alpha;
   if (multi_node) {
-    const LinkLevel& il = cluster.inter();
-    double bw = il.bandwidth_per_direction_Bps * o.network_efficiency;
-    if (nodes > cluster.nodes_per_leaf) bw /= cluster.oversubscription;
-    inter = {bw, il.latency_s};
+    const Fabric fab = fabric_of(cluster);
+    if (fab.tiers == 0) {
+      // No scale-out level: the node's own link stands in for the network (as before levels).
+      inter = {intra_l.bandwidth_per_direction_Bps * o.network_efficiency, intra_l.latency_s};
+      inter_a2a = inter_pair = inter;
+    } else {
+      const double m = static_cast<double>(nodes);
+      const double span = std::max(m, static_cast<double>(group.span_nodes));
+      int top = 0;
+      while (top + 1 < fab.tiers && span > fab.tier[static_cast<size_t>(top)].domain_nodes) ++top;
+      const FabricTier& tier = fab.tier[static_cast<size_t>(top)];
+      const double bw = tier.bandwidth_Bps * o.network_efficiency;
+      const double k_ring = congestion(fab, top, m, span, Pattern::kNeighbour);
+      const double k_a2a = congestion(fab, top, m, span, Pattern::kAllToAll);
+      const double k_pair = congestion(fab, top, m, span, Pattern::kPair);
+      inter = {bw / k_ring, tier.latency_s};
+      inter_a2a = {bw / k_a2a, tier.latency_s};
+      inter_pair = {bw / k_pair, tier.latency_s};
+      out.congestion = c == Collective::kAllToAll ? k_a2a : c == Collective::kSendRecv ? k_pair : k_ring;
+      out.tier = top;
+      out.level = tier.level;
+    }
+    out.latency_s = inter.alpha;
+    out.network_bandwidth_Bps = c == Collective::kAllToAll ? inter_a2a.bw
+                                : c == Collective::kSendRecv ? inter_pair.bw
+                                                             : inter.bw;
   }
 
-  struct Candidate { CollectiveAlgo algo; double t; };
-  std::vector<Candidate> cands;
+  struct Candidate {
+    CollectiveAlgo algo;
+    double t;
+  };
+  std::array<Candidate, 4> cands{};
+  size_t count = 0;
+  auto add = [&](CollectiveAlgo a, double t) { cands[count++] = {a, t}; };
   const double S = bytes;
   if (!multi_node) {
-    if (c == Collective::kSendRecv && n_per_node == 1 && n > 1) {
-      cands.push_back({CollectiveAlgo::kRing, flat_time(c, S, 2, inter, CollectiveAlgo::kRing)});
-    } else {
-      cands.push_back({CollectiveAlgo::kRing, flat_time(c, S, n, intra, CollectiveAlgo::kRing)});
-      if (c == Collective::kAllReduce || c == Collective::kBroadcast) {
-        cands.push_back({CollectiveAlgo::kTree, flat_time(c, S, n, intra, CollectiveAlgo::kTree)});
-      }
-      if (c == Collective::kAllReduce && gpu.intra_node.in_network_reduction && gpu.intra_node.switched) {
-        // NVLS: each GPU sends its buffer once into the switch, which reduces it, and receives its
-        // reduced shard multicast back: S·(n+1)/n per direction, 2 steps.
-        const double dn = static_cast<double>(n);
-        double bw = intra_l.bandwidth_per_direction_Bps * o.nvls_efficiency;
-        cands.push_back({CollectiveAlgo::kNvls, 2 * intra.alpha + S * (dn + 1) / dn / bw});
-      }
+    add(CollectiveAlgo::kRing, flat_time(c, S, n, intra, CollectiveAlgo::kRing));
+    if (c == Collective::kAllReduce || c == Collective::kBroadcast) {
+      add(CollectiveAlgo::kTree, flat_time(c, S, n, intra, CollectiveAlgo::kTree));
+    }
+    if (c == Collective::kAllReduce && gpu.intra_node.in_network_reduction && gpu.intra_node.switched) {
+      // NVLS: each GPU sends its buffer once into the switch, which reduces it, and receives its
+      // reduced shard multicast back: S·(n+1)/n per direction, 2 steps.
+      const double dn = static_cast<double>(n);
+      double bw = intra_l.bandwidth_per_direction_Bps * o.nvls_efficiency;
+      add(CollectiveAlgo::kNvls, 2 * intra.alpha + S * (dn + 1) / dn / bw);
     }
   } else if (c == Collective::kSendRecv) {
-    cands.push_back({CollectiveAlgo::kRing, flat_time(c, S, 2, inter, CollectiveAlgo::kRing)});
+    add(CollectiveAlgo::kRing, flat_time(c, S, 2, inter_pair, CollectiveAlgo::kRing));
   } else {
+    const Link& net = c == Collective::kAllToAll ? inter_a2a : inter;
     // Flat ring across nodes: with one ring per NIC (rail-optimised), the ring's bottleneck is
-    // the slower of the intra-node link and the node's NICs shared by its GPUs of the group.
-    Link flat{std::min(intra.bw, inter.bw * n_per_node), std::max(intra.alpha, inter.alpha)};
-    cands.push_back({CollectiveAlgo::kRing, flat_time(c, S, n, flat, CollectiveAlgo::kRing)});
+    // the slower of the intra-node link and the node's NICs shared by its GPUs of the group; a
+    // step waits for its slowest hop, so every step costs the network's α.
+    Link flat{std::min(intra.bw, net.bw * n_per_node), std::max(intra.alpha, net.alpha)};
+    add(CollectiveAlgo::kRing, flat_time(c, S, n, flat, CollectiveAlgo::kRing));
     if (c == Collective::kAllReduce || c == Collective::kBroadcast) {
-      cands.push_back({CollectiveAlgo::kTree, flat_time(c, S, n, flat, CollectiveAlgo::kTree)});
+      // NCCL's double binary tree: log-depth latency, and for all-reduce a bus bandwidth NCCL's
+      // tuner rates at 0.92 of the ring's on the same links (tuning.cc), which is what makes it
+      // pick rings for large buffers on few nodes and trees for small buffers on many.
+      Link tree = flat;
+      if (c == Collective::kAllReduce) tree.bw *= o.tree_efficiency;
+      add(CollectiveAlgo::kTree, flat_time(c, S, n, tree, CollectiveAlgo::kTree));
     }
     // Hierarchical: within nodes, then across nodes on 1/g of the data per GPU (each GPU on its
     // own rail), then within nodes again.
@@ -145,31 +212,32 @@ CollectiveCost collective_cost(Collective c, double bytes, int n, int n_per_node
     switch (c) {
       case Collective::kAllReduce:
         t = flat_time(Collective::kReduceScatter, S, g, intra, CollectiveAlgo::kRing) +
-            flat_time(Collective::kAllReduce, S / g, nodes, inter, CollectiveAlgo::kRing) +
+            flat_time(Collective::kAllReduce, S / g, nodes, net, CollectiveAlgo::kRing) +
             flat_time(Collective::kAllGather, S, g, intra, CollectiveAlgo::kRing);
         break;
       case Collective::kAllGather:
       case Collective::kReduceScatter:
         t = flat_time(c, S / nodes, g, intra, CollectiveAlgo::kRing) +
-            flat_time(c, S / g, nodes, inter, CollectiveAlgo::kRing);
+            flat_time(c, S / g, nodes, net, CollectiveAlgo::kRing);
         break;
       case Collective::kAllToAll:
         // Intra-node part over NVLink, the (nodes−1)/nodes share of the data over the NICs.
         t = flat_time(c, S / nodes, g, intra, CollectiveAlgo::kRing) +
-            (static_cast<double>(nodes) - 1) * inter.alpha +
-            S * (static_cast<double>(nodes) - 1) / nodes / inter.bw;
+            (static_cast<double>(nodes) - 1) * net.alpha +
+            S * (static_cast<double>(nodes) - 1) / nodes / net.bw;
         break;
       case Collective::kBroadcast:
-        t = flat_time(c, S, nodes, inter, CollectiveAlgo::kRing) + flat_time(c, S, g, intra, CollectiveAlgo::kRing);
+        t = flat_time(c, S, nodes, net, CollectiveAlgo::kRing) + flat_time(c, S, g, intra, CollectiveAlgo::kRing);
         break;
       case Collective::kSendRecv:
         break;
     }
-    cands.push_back({CollectiveAlgo::kHierarchical, t});
+    add(CollectiveAlgo::kHierarchical, t);
   }
 
   Candidate best{CollectiveAlgo::kRing, std::numeric_limits<double>::infinity()};
-  for (const auto& cd : cands) {
+  for (size_t i = 0; i < count; ++i) {
+    const Candidate& cd = cands[i];
     if (algo != CollectiveAlgo::kAuto && cd.algo != algo) continue;
     if (cd.t < best.t) best = cd;
   }

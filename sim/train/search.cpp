@@ -49,10 +49,110 @@ double score(const TrainResult& r, RankBy by) {
 
 }  // namespace
 
+bool SearchFix::empty() const {
+  return !tp && !pp && !dp && !cp && !ep && !virtual_stages && !microbatch && !zero && !recompute;
+}
+
+bool SearchFix::matches(const TrainConfig& c) const {
+  const auto& L = c.layout;
+  return (!tp || *tp == L.tp) && (!pp || *pp == L.pp) && (!dp || *dp == L.dp) && (!cp || *cp == L.cp) &&
+         (!ep || *ep == L.ep) && (!virtual_stages || *virtual_stages == c.virtual_stages) &&
+         (!microbatch || *microbatch == c.microbatch) && (!zero || *zero == c.zero) && (!recompute || *recompute == c.recompute);
+}
+
+SearchFix parse_search_fix(const std::string& text, const std::string& where) {
+  SearchFix f;
+  auto fail = [&](const std::string& found) {
+    throw FlagError(where, "expected key=value pairs separated by commas with the keys tp, pp, dp, cp, ep, v, mb (positive "
+                           "integers), zero (0-3) and recompute (none, selective, full), each once; found " + found);
+  };
+  if (text.empty()) fail("nothing");
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos) fail(fmt::format("'{}' without '=' in '{}'", item, text));
+    const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+    auto integer = [&](int64_t lo, int64_t hi) {
+      if (value.empty() || value.size() > 9 || value.find_first_not_of("0123456789") != std::string::npos) {
+        fail(fmt::format("{}='{}' in '{}'", key, value, text));
+      }
+      const int64_t v = std::stoll(value);
+      if (v < lo || v > hi) fail(fmt::format("{}={} (expected {} to {}) in '{}'", key, v, lo, hi, text));
+      return v;
+    };
+    auto set = [&](auto& slot, auto v) {
+      if (slot) fail(fmt::format("{} twice in '{}'", key, text));
+      slot = v;
+    };
+    if (key == "tp") set(f.tp, static_cast<int>(integer(1, 1 << 20)));
+    else if (key == "pp") set(f.pp, static_cast<int>(integer(1, 1 << 20)));
+    else if (key == "dp") set(f.dp, static_cast<int>(integer(1, 1 << 24)));
+    else if (key == "cp") set(f.cp, static_cast<int>(integer(1, 1 << 20)));
+    else if (key == "ep") set(f.ep, static_cast<int>(integer(1, 1 << 20)));
+    else if (key == "v") set(f.virtual_stages, static_cast<int>(integer(1, 1024)));
+    else if (key == "mb") set(f.microbatch, integer(1, 1 << 24));
+    else if (key == "zero") set(f.zero, static_cast<int>(integer(0, 3)));
+    else if (key == "recompute") {
+      model::Recompute r;
+      if (value == "none") r = model::Recompute::kNone;
+      else if (value == "selective") r = model::Recompute::kSelective;
+      else if (value == "full") r = model::Recompute::kFull;
+      else fail(fmt::format("recompute='{}' in '{}'", value, text));
+      set(f.recompute, r);
+    } else {
+      fail(fmt::format("the key '{}' in '{}'", key, text));
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return f;
+}
+
+std::string to_string(const SearchFix& f) {
+  std::string s;
+  auto add = [&](const char* key, const auto& v) {
+    if (!v) return;
+    if (!s.empty()) s += ',';
+    s += fmt::format("{}={}", key, *v);
+  };
+  add("tp", f.tp);
+  add("pp", f.pp);
+  add("dp", f.dp);
+  add("cp", f.cp);
+  add("ep", f.ep);
+  add("v", f.virtual_stages);
+  add("mb", f.microbatch);
+  add("zero", f.zero);
+  if (f.recompute) {
+    if (!s.empty()) s += ',';
+    s += "recompute=";
+    s += model::to_string(*f.recompute);
+  }
+  return s;
+}
+
+double parse_memory_headroom(const std::string& text, const std::string& where) {
+  size_t used = 0;
+  double v = -1;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || !(v >= 0 && v < 0.5)) {
+    throw FlagError(where, "expected a fraction of HBM from 0 to below 0.5 (e.g. 0.1), found '" + text + "'");
+  }
+  return v;
+}
+
 SearchResult search(const TrainModel& model, const TrainConfig& base, const SearchOptions& o,
                     std::optional<double> train_tokens) {
   FATHOM_CHECK(!o.gpu_counts.empty());
+  FATHOM_CHECK(o.memory_headroom >= 0 && o.memory_headroom < 0.5);
   const model::ModelSpec& m = model.model();
+  const SearchFix& fix = o.fix;
   SearchResult res;
   std::vector<TrainResult> feasible;
   auto reject = [&](const Infeasible& why, int64_t n = 1) {
@@ -76,13 +176,26 @@ SearchResult search(const TrainModel& model, const TrainConfig& base, const Sear
     if (feasible.size() > o.top) feasible.pop_back();
   };
   // With fused attention, selective recomputation is what the attention backward does anyway
-  // (same time and memory as none), so it is not a distinct configuration.
+  // (same time and memory as none), so it is not a distinct configuration (unless fixed).
   std::vector<model::Recompute> recomputes{base.recompute};
-  if (o.vary_recompute) {
+  if (fix.recompute) {
+    recomputes = {*fix.recompute};
+  } else if (o.vary_recompute) {
     recomputes = base.flash_attention ? std::vector<model::Recompute>{model::Recompute::kNone, model::Recompute::kFull}
                                       : std::vector<model::Recompute>{model::Recompute::kNone, model::Recompute::kSelective,
                                                                       model::Recompute::kFull};
   }
+  // ZeRO stages tried on a layout with dp·cp data-parallel ranks (sharding needs two or more).
+  const bool vary_zero = o.vary_zero && !fix.zero;
+  const int fixed_zero = fix.zero ? *fix.zero : base.zero;
+  auto zero_range = [&](int64_t dp_cp) {
+    return vary_zero ? std::pair<int, int>{0, dp_cp > 1 ? 3 : 0} : std::pair<int, int>{fixed_zero, fixed_zero};
+  };
+  // A fixed degree is tried as given, even beyond max_tp, max_cp or the layers, and rejected with
+  // its reason when it cannot be built; a free one runs over the divisors of what is left.
+  auto degrees = [](const std::optional<int>& fixed, int64_t n, int64_t max) {
+    return fixed ? std::vector<int64_t>{*fixed} : divisors(n, max);
+  };
   // Two passes: the layouts (tp, pp, cp, dp, ep per GPU count) and the number of candidates under
   // each are listed first, so that progress has a total; then each layout is searched in the
   // same order as a nested enumeration would (the ranking's tie-break depends on that order).
@@ -93,24 +206,57 @@ SearchResult search(const TrainModel& model, const TrainConfig& base, const Sear
   std::vector<Layout> layouts;
   int64_t total = 0;
   for (int64_t G : o.gpu_counts) {
-    for (int64_t tp : divisors(G, o.max_tp)) {
-      for (int64_t pp : divisors(G / tp, m.layers)) {
-        for (int64_t cp : divisors(G / (tp * pp), o.vary_cp ? o.max_cp : 1)) {
+    // A fixed degree that does not divide what the others leave: the GPU count has no layout with
+    // it (each such combination is counted once under "fix").
+    auto not_dividing = [&](const char* key, int64_t v, int64_t left, const std::string& of) {
+      reject({"fix", fmt::format("expected {}={} to divide {}, found a remainder of {}", key, v, of, left % v)});
+    };
+    const size_t before = layouts.size();
+    const int64_t fix_rejected_before = res.rejected.count("fix") ? res.rejected["fix"].count : 0;
+    for (int64_t tp : degrees(fix.tp, G, o.max_tp)) {
+      if (G % tp != 0) {
+        not_dividing("tp", tp, G, fmt::format("the {} GPUs", G));
+        continue;
+      }
+      for (int64_t pp : degrees(fix.pp, G / tp, m.layers)) {
+        if ((G / tp) % pp != 0) {
+          not_dividing("pp", pp, G / tp, fmt::format("the {} GPUs / tp{} = {}", G, tp, G / tp));
+          continue;
+        }
+        for (int64_t cp : degrees(fix.cp, G / (tp * pp), o.vary_cp ? o.max_cp : 1)) {
+          if ((G / (tp * pp)) % cp != 0) {
+            not_dividing("cp", cp, G / (tp * pp), fmt::format("the {} GPUs / (tp{} × pp{}) = {}", G, tp, pp, G / (tp * pp)));
+            continue;
+          }
           const int64_t dp = G / (tp * pp * cp);
+          if (fix.dp && dp != *fix.dp) {
+            // Only reported when nothing at this GPU count satisfies the fix (below): the other
+            // degrees were free to take other values.
+            continue;
+          }
           const int64_t max_ep = m.moe ? m.moe->experts : 1;
-          for (int64_t ep : divisors(dp * cp, max_ep)) {
+          for (int64_t ep : degrees(fix.ep, dp * cp, max_ep)) {
+            if ((dp * cp) % ep != 0) {
+              not_dividing("ep", ep, dp * cp, fmt::format("dp{} × cp{} = {}", dp, cp, dp * cp));
+              continue;
+            }
             int64_t work = 1;
             if (base.global_batch % dp == 0) {
-              const int64_t zeros = o.vary_zero ? (dp * cp > 1 ? 4 : 1) : 1;
-              const int64_t stages = pp > 1 ? std::max(o.max_virtual_stages, 0) : 1;
-              work += static_cast<int64_t>(divisors(base.global_batch / dp, o.max_microbatch).size()) * stages *
-                      static_cast<int64_t>(recomputes.size()) * zeros;
+              const auto [z0, z1] = zero_range(dp * cp);
+              const int64_t mbs = fix.microbatch ? 1 : static_cast<int64_t>(divisors(base.global_batch / dp, o.max_microbatch).size());
+              const int64_t stages = fix.virtual_stages ? 1 : pp > 1 ? std::max(o.max_virtual_stages, 0) : 1;
+              work += mbs * stages * static_cast<int64_t>(recomputes.size()) * (z1 - z0 + 1);
             }
             layouts.push_back({G, tp, pp, cp, dp, ep, work});
             total += work;
           }
         }
       }
+    }
+    const int64_t fix_rejected = res.rejected.count("fix") ? res.rejected["fix"].count : 0;
+    if (layouts.size() == before && fix.dp && fix_rejected == fix_rejected_before) {
+      reject({"fix", fmt::format("expected tp × pp × cp × dp = {} GPUs with the fixed {}, found no such layout", G,
+                                 to_string(fix))});
     }
   }
   // Progress every 1% of the work or so; `done` is set to the exact prefix sum at the end of each
@@ -131,6 +277,7 @@ SearchResult search(const TrainModel& model, const TrainConfig& base, const Sear
     }
   };
   if (o.on_progress) o.on_progress(0, total);
+  const double usable_fraction = 1 - o.memory_headroom;
   int64_t prefix = 0;
   for (const Layout& l : layouts) {
     check_cancel();
@@ -142,6 +289,7 @@ SearchResult search(const TrainModel& model, const TrainConfig& base, const Sear
       c.layout.pp = static_cast<int>(pp);
       c.layout.cp = static_cast<int>(cp);
       c.layout.cp_all_to_all = false;
+      c.cp_kind = CpKind::kRing;
       c.layout.dp = static_cast<int>(dp);
       c.layout.ep = static_cast<int>(ep);
       c.layout.sequence_parallel = tp > 1;
@@ -165,15 +313,20 @@ SearchResult search(const TrainModel& model, const TrainConfig& base, const Sear
                                     " sequences divisible by dp = " + std::to_string(dp)});
         return;
       }
-      for (int64_t mb : divisors(base.global_batch / dp, o.max_microbatch)) {
-        for (int v = 1; v <= (pp > 1 ? o.max_virtual_stages : 1); ++v) {
+      const std::vector<int64_t> mbs =
+          fix.microbatch ? std::vector<int64_t>{*fix.microbatch} : divisors(base.global_batch / dp, o.max_microbatch);
+      const int v_lo = fix.virtual_stages ? *fix.virtual_stages : 1;
+      const int v_hi = fix.virtual_stages ? *fix.virtual_stages : pp > 1 ? o.max_virtual_stages : 1;
+      const auto [z_lo, z_hi] = zero_range(dp * cp);
+      for (int64_t mb : mbs) {
+        for (int v = v_lo; v <= v_hi; ++v) {
           c.microbatch = mb;
           c.virtual_stages = v;
-          if (v > 1 && (m.layers % (pp * v) != 0)) continue;  // not a distinct layout
+          // Not a distinct layout when free; a fixed v is left to check_config to explain.
+          if (!fix.virtual_stages && v > 1 && (m.layers % (pp * v) != 0)) continue;
           for (model::Recompute rc : recomputes) {
             c.recompute = rc;
-            const int zmax = o.vary_zero ? (dp * cp > 1 ? 3 : 0) : base.zero;
-            for (int z = o.vary_zero ? 0 : base.zero; z <= zmax; ++z) {
+            for (int z = z_lo; z <= z_hi; ++z) {
               check_cancel();
               advance(std::min(done + 1, prefix));
               c.zero = z;
@@ -185,6 +338,20 @@ SearchResult search(const TrainModel& model, const TrainConfig& base, const Sear
               ++res.evaluated;
               if (!r.feasible()) {
                 reject(*r.infeasible);
+                continue;
+              }
+              const double limit = usable_fraction * r.memory.capacity;
+              if (r.memory.total > limit) {
+                if (res.rejected.count("memory headroom") == 0) {
+                  reject({"memory headroom",
+                          fmt::format("expected at most {:.1f} GiB per GPU ({:g}% of the {:.1f} GiB of HBM kept free), found "
+                                      "{:.1f} GiB ({:.1f}%) for {}, microbatch {}, recompute {}, ZeRO {}",
+                                      limit / 1073741824.0, 100 * o.memory_headroom, r.memory.capacity / 1073741824.0,
+                                      r.memory.total / 1073741824.0, 100 * r.memory.total / r.memory.capacity, layout_label(c),
+                                      c.microbatch, recompute_label(c), c.zero)});
+                } else {
+                  reject({"memory headroom", ""});
+                }
                 continue;
               }
               ++res.feasible;
@@ -259,15 +426,20 @@ std::string recompute_label(const TrainConfig& c) {
 }
 
 void write_search_csv(std::ostream& os, const SearchResult& result) {
+  // mfu and hfu: kMfuConvention and kHfuConvention; the FLOPs per step behind each are the last
+  // two columns.
   os << "rank,gpus,tp,pp,dp,cp,ep,virtual_stages,sequence_parallel,microbatch,recompute,zero,step_s,tokens_per_s,mfu,hfu,"
-        "memory_bytes,memory_margin_bytes,train_time_s,gpu_hours,usd\n";
+        "memory_bytes,memory_margin_bytes,train_time_s,gpu_hours,usd,framework,model_flops_per_step,"
+        "hardware_flops_per_step\n";
   int i = 0;
   for (const auto& r : result.top) {
     const auto& c = r.config;
-    os << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{:.9g},{:.9g},{:.6g},{:.6g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}\n", ++i,
-                      c.gpus(), c.layout.tp, c.layout.pp, c.layout.dp, c.layout.cp, c.layout.ep, c.virtual_stages,
+    os << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{:.9g},{:.9g},{:.6g},{:.6g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{:.9g},"
+                      "{:.9g}\n",
+                      ++i, c.gpus(), c.layout.tp, c.layout.pp, c.layout.dp, c.layout.cp, c.layout.ep, c.virtual_stages,
                       c.layout.sequence_parallel ? 1 : 0, c.microbatch, model::to_string(c.recompute), c.zero, r.time.step,
-                      r.tokens_per_s, r.mfu, r.hfu, r.memory.total, r.memory.margin(), r.train_time_s, r.gpu_hours, r.usd);
+                      r.tokens_per_s, r.mfu, r.hfu, r.memory.total, r.memory.margin(), r.train_time_s, r.gpu_hours, r.usd,
+                      to_string(framework_of(c)), r.model_flops_per_step, r.hardware_flops_per_step);
   }
 }
 

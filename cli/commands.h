@@ -43,6 +43,8 @@ struct TrainFlags {
   bool search = false;
   std::string gpus;  // search: "1024", "512-2048", "256,512"
   std::string rank;  // search: time, cost, mfu
+  std::string fix;   // search: "tp=8,pp=16" (train::parse_search_fix)
+  std::string headroom;  // search: fraction of HBM kept free, "0.1" (default train::kDefaultMemoryHeadroom)
   int64_t top = 10;
   bool top_given = false;
   std::string db;

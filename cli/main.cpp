@@ -142,6 +142,10 @@ int main(int argc, char** argv) {
   trn->add_option("--gpus", tflags.gpus, "Search: GPU count, range A-B (multiples of the node size) or list");
   trn->add_option("--rank", tflags.rank, "Search: rank by time, cost or mfu (default time)");
   auto* top_opt = trn->add_option("--top", tflags.top, "Search: configurations to show (default 10)");
+  trn->add_option("--fix", tflags.fix,
+                  "Search: hold values fixed, e.g. tp=8,pp=16 (keys tp, pp, dp, cp, ep, v, mb, zero, recompute)");
+  trn->add_option("--headroom", tflags.headroom,
+                  "Search: fraction of HBM kept free beyond the fragmentation allowance (default 0.1, below 0.5)");
   trn->add_option("--db", tflags.db, "Also record the run in this SQLite database");
   add_common(trn);
   add_progress(trn);

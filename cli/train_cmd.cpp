@@ -41,7 +41,7 @@ json config_json(const train::TrainConfig& c) {
               {"offload_optimizer", c.offload_optimizer}, {"offload_activations", c.offload_activations},
               {"overlap", {{"tp", c.overlap_tp}, {"dp", c.overlap_dp}, {"pp", c.overlap_pp}}},
               {"flash_attention", c.flash_attention}, {"dropout", c.dropout}, {"grad_reduce", to_string(c.grad_reduce_dtype)},
-              {"host_overhead_per_op_s", c.host_overhead_per_op_s}};
+              {"host_overhead_per_op_s", c.host_overhead_per_op_s}, {"framework", train::to_string(train::framework_of(c))}};
 }
 
 json result_json(const train::TrainResult& r) {
@@ -72,7 +72,17 @@ void header_json_fields(const sim::Scenario& s, json& doc) {
   doc["scenario"] = {{"name", s.name}, {"file", s.file}, {"model", s.model.name}, {"gpu", s.gpu.name},
                      {"cluster", s.cluster.name}, {"usd_per_gpu_hour", s.usd_per_gpu_hour},
                      {"efficiency", sim::efficiency_source(s)}};
+  doc["flop_conventions"] = {{"mfu", train::kMfuConvention}, {"hfu", train::kHfuConvention}};
 }
+
+// "Megatron-style" or "FSDP-style": the framework whose overlap the prediction assumes.
+std::string framework_text(const train::TrainConfig& c) {
+  return train::framework_of(c) == train::Framework::kFsdp ? "FSDP-style" : "Megatron-style";
+}
+
+// How the text reports name the two utilisations (train::kMfuConvention, kHfuConvention).
+constexpr const char* kMfuName = "MFU (model FLOPs, PaLM App. B)";
+constexpr const char* kHfuName = "HFU (hardware FLOPs incl. recompute)";
 
 void report_train(std::ostream& os, const sim::Scenario& s, const train::TrainResult& r, Format f, json& doc) {
   doc = json{{"context", context("train")}};
@@ -102,17 +112,22 @@ void report_train(std::ostream& os, const sim::Scenario& s, const train::TrainRe
       os << fmt::format("train,time,{:.9g},s\ntrain,gpu_hours,{:.9g},h\ntrain,usd,{:.9g},USD\ntrain,kwh,{:.9g},kWh\n",
                         r.train_time_s, r.gpu_hours, r.usd, r.kwh);
     }
+    // Appended after the rows above (which keep their order): the FLOPs behind mfu and hfu
+    // (train::kMfuConvention, kHfuConvention) and the framework assumed.
+    os << fmt::format("throughput,model_flops_per_step,{:.9g},FLOP\nthroughput,hardware_flops_per_step,{:.9g},FLOP\n",
+                      r.model_flops_per_step, r.hardware_flops_per_step);
+    os << "layout,framework," << train::to_string(train::framework_of(r.config)) << ",\n";
     return;
   }
   const auto& c = r.config;
   os << fmt::format("{} — {} on {} GPUs of {} ({})\n", s.name, s.model.name, c.gpus(), s.gpu.name, s.cluster.name);
   os << "kernels priced by " << sim::efficiency_source(s) << "\n";
-  os << fmt::format("layout {}; seq {}, global batch {} ({} tokens), microbatch {} x {}; recompute {}; ZeRO {}; {}{}{}\n",
-                    train::layout_label(c), c.seq_len, c.global_batch, format_count(r.tokens_per_step), c.microbatch, c.microbatches(),
+  os << fmt::format("layout {} ({}); seq {}, global batch {} ({} tokens), microbatch {} x {}; recompute {}; ZeRO {}; {}{}{}\n",
+                    train::layout_label(c), framework_text(c), c.seq_len, c.global_batch, format_count(r.tokens_per_step), c.microbatch, c.microbatches(),
                     train::recompute_label(c), c.zero, train::to_string(c.optimizer), c.offload_optimizer ? ", optimizer offloaded" : "",
                     c.offload_activations ? ", activations offloaded" : "");
-  os << fmt::format("step {}; {:.4g} tokens/s; MFU {:.1f}%, HFU {:.1f}% (of {} per GPU)\n", format_seconds(T.step),
-                    r.tokens_per_s, 100 * r.mfu, 100 * r.hfu, format_flops(r.peak_flops) + "/s");
+  os << fmt::format("step {}; {:.4g} tokens/s; {} {:.1f}%, {} {:.1f}% (of {} per GPU)\n", format_seconds(T.step),
+                    r.tokens_per_s, kMfuName, 100 * r.mfu, kHfuName, 100 * r.hfu, format_flops(r.peak_flops) + "/s");
   if (r.train_tokens > 0) {
     os << fmt::format("{} tokens: {}, {:.4g} GPU-hours, ${:.4g}, {:.4g} kWh (GPUs at TDP)\n", format_count(r.train_tokens),
                       format_seconds(r.train_time_s), r.gpu_hours, r.usd, r.kwh);
@@ -152,7 +167,8 @@ void report_search(std::ostream& os, const sim::Scenario& s, const train::Search
   for (const auto& r : res.top) top.push_back(result_json(r));
   json rej = json::object();
   for (const auto& [k, v] : res.rejected) rej[k] = {{"count", v.count}, {"example", v.example}};
-  doc["search"] = {{"gpu_counts", o.gpu_counts}, {"rank_by", train::to_string(o.rank_by)}, {"evaluated", res.evaluated},
+  doc["search"] = {{"gpu_counts", o.gpu_counts}, {"rank_by", train::to_string(o.rank_by)},
+                   {"fix", train::to_string(o.fix)}, {"memory_headroom", o.memory_headroom}, {"evaluated", res.evaluated},
                    {"feasible", res.feasible}, {"rejected_total", res.rejected_total}, {"rejected", rej}, {"top", top}};
   if (f == Format::kJson) {
     os << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
@@ -167,12 +183,15 @@ void report_search(std::ostream& os, const sim::Scenario& s, const train::Search
   os << fmt::format("{} — {} on {} ({}), {} GPUs; ranked by {}\n", s.name, s.model.name, s.gpu.name, s.cluster.name,
                     counts, train::to_string(o.rank_by));
   os << "kernels priced by " << sim::efficiency_source(s) << "\n";
+  if (!o.fix.empty()) os << "fixed: " << train::to_string(o.fix) << "\n";
+  os << fmt::format("memory headroom {:g}% of HBM kept free beyond the fragmentation allowance\n", 100 * o.memory_headroom);
   os << fmt::format("{} configurations costed, {} feasible; {} rejected\n", res.evaluated, res.feasible, res.rejected_total);
   for (const auto& [k, v] : res.rejected) os << fmt::format("  rejected {} ({}): e.g. {}\n", v.count, k, v.example);
   os << "\n";
   const bool train_cols = !res.top.empty() && res.top.front().train_tokens > 0;
-  Table t{{"#", "GPUs", "layout", "mb", "recompute", "ZeRO", "step", "tokens/s", "MFU", "memory GiB", "margin GiB"},
-          {true, true, false, true, false, true, true, true, true, true, true}, {}};
+  Table t{{"#", "GPUs", "layout", "framework", "mb", "recompute", "ZeRO", "step", "tokens/s", "MFU", "HFU", "memory GiB",
+           "margin GiB"},
+          {true, true, false, false, true, false, true, true, true, true, true, true, true}, {}};
   if (train_cols) {
     t.header.insert(t.header.end(), {"time to train", "GPU-hours", "USD"});
     t.right.insert(t.right.end(), {true, true, true});
@@ -181,9 +200,10 @@ void report_search(std::ostream& os, const sim::Scenario& s, const train::Search
   for (const auto& r : res.top) {
     const auto& c = r.config;
     std::vector<std::string> row{std::to_string(++i), std::to_string(c.gpus()), train::layout_label(c),
-                                 fmt::format("{}x{}", c.microbatch, c.microbatches()), train::recompute_label(c), std::to_string(c.zero),
-                                 format_seconds(r.time.step), fmt::format("{:.4g}", r.tokens_per_s),
-                                 fmt::format("{:.1f}%", 100 * r.mfu), gib(r.memory.total), gib(r.memory.margin())};
+                                 train::to_string(train::framework_of(c)), fmt::format("{}x{}", c.microbatch, c.microbatches()),
+                                 train::recompute_label(c), std::to_string(c.zero), format_seconds(r.time.step),
+                                 fmt::format("{:.4g}", r.tokens_per_s), fmt::format("{:.1f}%", 100 * r.mfu),
+                                 fmt::format("{:.1f}%", 100 * r.hfu), gib(r.memory.total), gib(r.memory.margin())};
     if (train_cols) {
       row.insert(row.end(), {format_seconds(r.train_time_s), fmt::format("{:.4g}", r.gpu_hours), fmt::format("{:.4g}", r.usd)});
     }
@@ -194,6 +214,9 @@ void report_search(std::ostream& os, const sim::Scenario& s, const train::Search
     return;
   }
   t.print(os);
+  os << fmt::format("MFU = {}\nHFU = {}\nframework = whose overlap of communication the prediction assumes (megatron: "
+                    "Megatron-LM style; fsdp: PyTorch FSDP / DeepSpeed ZeRO-3 style)\n",
+                    train::kMfuConvention, train::kHfuConvention);
 }
 
 }  // namespace
@@ -215,6 +238,8 @@ int cmd_train(const TrainFlags& tf, const CommonFlags& f) {
     if (!tf.gpus.empty()) throw FlagError("--gpus", "expected only with --search");
     if (!tf.rank.empty()) throw FlagError("--rank", "expected only with --search");
     if (tf.top_given) throw FlagError("--top", "expected only with --search");
+    if (!tf.fix.empty()) throw FlagError("--fix", "expected only with --search");
+    if (!tf.headroom.empty()) throw FlagError("--headroom", "expected only with --search");
     train::TrainResult r = tm.evaluate(*s.train, s.train->tokens);
     if (!r.feasible()) {
       const auto& M = r.memory;
@@ -240,6 +265,8 @@ int cmd_train(const TrainFlags& tf, const CommonFlags& f) {
     }
     if (tf.top < 1 || tf.top > 100000) throw FlagError("--top", "expected a count from 1 to 100000, found " + std::to_string(tf.top));
     o.top = static_cast<size_t>(tf.top);
+    if (!tf.fix.empty()) o.fix = train::parse_search_fix(tf.fix, "--fix");
+    if (!tf.headroom.empty()) o.memory_headroom = train::parse_memory_headroom(tf.headroom, "--headroom");
     // SIGINT ends the process (common/interrupt.h), so the CLI needs no cancellation token.
     ProgressLine line("train search", "configurations", progress);
     o.on_progress = line.callback();

@@ -50,7 +50,8 @@ struct TrainFlags {
   std::string db;
 };
 int cmd_train(const TrainFlags& flags, const CommonFlags& f);
-int cmd_validate_training(const std::string& megatron_csv, const std::string& vtrain_dir, const CommonFlags& f);
+int cmd_validate_training(const std::string& megatron_csv, const std::string& vtrain_dir, const std::string& at_scale_csv,
+                          const CommonFlags& f);
 
 struct ServeFlags {
   std::string scenario;

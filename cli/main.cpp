@@ -170,12 +170,16 @@ int main(int argc, char** argv) {
 
   auto* validate = app.add_subcommand("validate", "Compare predictions with published measurements");
   validate->require_subcommand(1);
-  std::string megatron_csv, vtrain_dir;
-  auto* vtraining = validate->add_subcommand("training", "Training step time against Megatron-LM and vTrain measurements");
+  std::string megatron_csv, vtrain_dir, at_scale_csv;
+  auto* vtraining = validate->add_subcommand(
+      "training", "Training step time against Megatron-LM, vTrain and the public at-scale runs");
   vtraining->add_option("--megatron", megatron_csv, "Megatron-LM table (default: data/validation/megatron_table1.csv)");
   vtraining->add_option("--vtrain", vtrain_dir,
                         "Folder with vTrain's ground_truth_single.csv and ground_truth_multi.csv "
                         "(default: shared/validation/vtrain beside the project)");
+  vtraining->add_option("--at-scale", at_scale_csv,
+                        "Published runs at scale with their layouts "
+                        "(default: shared/validation/training_at_scale.csv beside the project)");
   add_common(vtraining);
   add_progress(vtraining);
   std::string serving_csv;
@@ -363,7 +367,7 @@ int main(int argc, char** argv) {
       tflags.top_given = top_opt->count() > 0;
       return cli::cmd_train(tflags, common);
     }
-    if (vtraining->parsed()) return cli::cmd_validate_training(megatron_csv, vtrain_dir, common);
+    if (vtraining->parsed()) return cli::cmd_validate_training(megatron_csv, vtrain_dir, at_scale_csv, common);
     if (srv->parsed()) return cli::cmd_serve(sflags, common);
     if (swexp->parsed()) {
       if (common.format == "table") common.format = "csv";

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -14,17 +15,55 @@ namespace fathom::train {
 
 namespace fs = std::filesystem;
 
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+const std::string& tag_of(const ValidationRow& r, const std::string& dimension) {
+  static const std::string none;
+  if (dimension == "source") return r.tags.source;
+  if (dimension == "framework") return r.tags.framework;
+  if (dimension == "sharding") return r.tags.sharding;
+  if (dimension == "scale") return r.tags.scale;
+  if (dimension == "dtype") return r.tags.dtype;
+  if (dimension == "gpu") return r.tags.gpu;
+  return none;
+}
+
 void ValidationTable::summarise() {
-  std::vector<double> e;
-  for (const auto& r : rows) e.push_back(std::fabs(r.error));
+  std::vector<double> e, signed_e;
+  for (const auto& r : rows) {
+    e.push_back(std::fabs(r.error));
+    signed_e.push_back(r.error);
+  }
+  groups.clear();
   if (e.empty()) return;
-  std::sort(e.begin(), e.end());
-  const size_t n = e.size();
-  median_abs_error = n % 2 ? e[n / 2] : 0.5 * (e[n / 2 - 1] + e[n / 2]);
+  median_abs_error = median(e);
+  median_error = median(signed_e);
   double sum = 0;
   for (double x : e) sum += x;
-  mean_abs_error = sum / static_cast<double>(n);
-  max_abs_error = e.back();
+  mean_abs_error = sum / static_cast<double>(e.size());
+  max_abs_error = *std::max_element(e.begin(), e.end());
+  for (const char* dim : kTagDimensions) {
+    std::map<std::string, std::vector<double>> by;
+    for (const auto& r : rows) {
+      const std::string& g = tag_of(r, dim);
+      if (!g.empty()) by[g].push_back(r.error);
+    }
+    for (auto& [g, errs] : by) {
+      GroupSummary s;
+      s.dimension = dim;
+      s.group = g;
+      s.rows = errs.size();
+      s.median_error = median(errs);
+      for (double& x : errs) x = std::fabs(x);
+      s.median_abs_error = median(errs);
+      groups.push_back(s);
+    }
+  }
 }
 
 model::ModelSpec gpt_model(const std::string& name, int64_t layers, int64_t hidden, int64_t heads, int64_t vocab,

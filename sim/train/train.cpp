@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "sim/model/params.h"
+#include "sim/train/stage.h"
 
 namespace fathom::train {
 
@@ -31,6 +32,27 @@ Optimizer parse_optimizer(const std::string& s) {
   throw std::invalid_argument("expected adam, adamw, sgd, adafactor or adam-8bit, found '" + s + "'");
 }
 
+std::string to_string(Framework f) {
+  switch (f) {
+    case Framework::kAuto: return "auto";
+    case Framework::kMegatron: return "megatron";
+    case Framework::kFsdp: return "fsdp";
+  }
+  return "?";
+}
+
+Framework parse_framework(const std::string& s) {
+  if (s == "auto") return Framework::kAuto;
+  if (s == "megatron" || s == "megatron-lm" || s == "nemo") return Framework::kMegatron;
+  if (s == "fsdp" || s == "fsdp2" || s == "deepspeed" || s == "zero3") return Framework::kFsdp;
+  throw std::invalid_argument("expected auto, megatron or fsdp, found '" + s + "'");
+}
+
+Framework framework_of(const TrainConfig& c) {
+  if (c.framework != Framework::kAuto) return c.framework;
+  return c.zero >= 3 && c.layout.tp == 1 && c.layout.pp == 1 ? Framework::kFsdp : Framework::kMegatron;
+}
+
 double optimizer_state_bytes(Optimizer o) {
   switch (o) {
     case Optimizer::kAdam: return 12.0;      // fp32 master, first and second moments
@@ -41,19 +63,6 @@ double optimizer_state_bytes(Optimizer o) {
   return 12.0;
 }
 
-namespace {
-
-int64_t layers_on_stage(const model::ModelSpec& m, const TrainConfig& c, int stage) {
-  const int p = c.layout.pp;
-  if (c.first_stage_layers == 0 && c.last_stage_layers == 0) return m.layers / p;
-  if (stage == 0) return c.first_stage_layers;
-  if (stage == p - 1) return c.last_stage_layers;
-  return (m.layers - c.first_stage_layers - c.last_stage_layers) / (p - 2);
-}
-
-Infeasible bad(const std::string& field, std::string reason) { return Infeasible{field, std::move(reason)}; }
-
-}  // namespace
 
 std::optional<Infeasible> check_config(const model::ModelSpec& m, const TrainConfig& c, int64_t gpus) {
   const auto& L = c.layout;
@@ -87,9 +96,6 @@ std::optional<Infeasible> check_config(const model::ModelSpec& m, const TrainCon
   }
   const int64_t micro = c.microbatches();
   if (uneven) {
-    if (c.virtual_stages > 1) {
-      return bad("parallel.virtual_stages", "expected 1 with uneven first/last stages (interleaving needs equal chunks)");
-    }
     if (L.pp < 2) return bad("parallel.first_stage_layers", fmt::format("expected pp >= 2 for uneven stages, found pp = {}", L.pp));
     if (c.first_stage_layers < 1 || c.last_stage_layers < 1) {
       return bad("parallel.first_stage_layers", "expected both first_stage_layers and last_stage_layers >= 1 when either is set");
@@ -103,7 +109,22 @@ std::optional<Infeasible> check_config(const model::ModelSpec& m, const TrainCon
   }
   if (c.virtual_stages > 1) {
     if (L.pp < 2) return bad("parallel.virtual_stages", "expected pp >= 2 for an interleaved schedule");
-    if (m.layers % (static_cast<int64_t>(L.pp) * c.virtual_stages) != 0) {
+    if (uneven) {
+      // Interleaving with uneven end stages (Llama 3 405B: one layer fewer on the first and the
+      // last stage): the middle stages split into equal chunks; the end stages' chunks may be
+      // shorter, never longer.
+      const int64_t mid = L.pp > 2 ? (m.layers - c.first_stage_layers - c.last_stage_layers) / (L.pp - 2) : c.first_stage_layers;
+      if (mid % c.virtual_stages != 0) {
+        return bad("parallel.virtual_stages", fmt::format("expected virtual_stages to divide the {} layers of a middle stage, found {}",
+                                                          mid, c.virtual_stages));
+      }
+      if (c.first_stage_layers > mid || c.last_stage_layers > mid || c.first_stage_layers < c.virtual_stages ||
+          c.last_stage_layers < c.virtual_stages) {
+        return bad("parallel.first_stage_layers",
+                   fmt::format("expected first and last stages of {} to {} layers with {} virtual stages, found {} and {}",
+                               c.virtual_stages, mid, c.virtual_stages, c.first_stage_layers, c.last_stage_layers));
+      }
+    } else if (m.layers % (static_cast<int64_t>(L.pp) * c.virtual_stages) != 0) {
       return bad("parallel.virtual_stages", fmt::format("expected pp × virtual_stages to divide the {} layers, found {} × {}", m.layers,
                                                         L.pp, c.virtual_stages));
     }
@@ -120,6 +141,22 @@ std::optional<Infeasible> check_config(const model::ModelSpec& m, const TrainCon
     }
   }
   if (c.zero < 0 || c.zero > 3) return bad("zero", fmt::format("expected a ZeRO stage 0, 1, 2 or 3, found {}", c.zero));
+  if (c.shard_group != 0) {
+    const int64_t dpg = static_cast<int64_t>(L.dp) * L.cp;
+    if (c.zero < 3) return bad("shard_group", fmt::format("expected a shard group only with zero 3 (HSDP), found zero {}", c.zero));
+    if (c.shard_group < 1 || dpg % c.shard_group != 0) {
+      return bad("shard_group", fmt::format("expected a shard group that divides dp × cp = {}, found {}", dpg, c.shard_group));
+    }
+    if (m.moe && L.ep > 1 && c.shard_group % L.ep != 0) {
+      return bad("shard_group", fmt::format("expected a shard group that is a multiple of ep = {}, found {}", L.ep, c.shard_group));
+    }
+  }
+  if (c.prefetch_depth < 1 || c.prefetch_depth > 16) {
+    return bad("prefetch_depth", fmt::format("expected a prefetch depth from 1 to 16, found {}", c.prefetch_depth));
+  }
+  if (L.cp_all_to_all && c.cp_kind == CpKind::kAllGather) {
+    return bad("parallel.cp_kind", "expected one context-parallel kind, found both all-to-all and all-gather");
+  }
   return std::nullopt;
 }
 
@@ -240,6 +277,11 @@ uint64_t shape_key(const TrainConfig& c) {
 }  // namespace
 
 const LayerCosts& TrainModel::layer_costs(const TrainConfig& c) const {
+  if (c.cp_kind == CpKind::kAllToAll && !c.layout.cp_all_to_all) {
+    TrainConfig a = c;  // the ops builder knows all-to-all context parallelism by the layout flag
+    a.layout.cp_all_to_all = true;
+    return layer_costs(a);
+  }
   const uint64_t key = shape_key(c);
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
@@ -303,268 +345,13 @@ LayerCosts TrainModel::compute_layer_costs(const TrainConfig& c) const {
     *v /= layers;
   }
   attn_bwd /= layers;
+  r.attn_bwd = attn_bwd;
+  r.cp_raw_fwd = r.cp_fwd;
+  r.cp_raw_bwd = r.cp_bwd;
   // Ring attention hides its exchange behind the attention kernels of the same pass.
   if (!c.layout.cp_all_to_all) {
     r.cp_fwd = std::max(0.0, r.cp_fwd - r.attn_fwd);
     r.cp_bwd = std::max(0.0, r.cp_bwd - attn_bwd);
-  }
-  return r;
-}
-
-TrainResult TrainModel::evaluate(const TrainConfig& c, std::optional<double> train_tokens) const {
-  TrainResult r;
-  r.config = c;
-  const auto& Lay = c.layout;
-  r.infeasible = check_config(m_, c, c.gpus());
-  if (!r.infeasible && c.gpus() > cluster_.total_gpus()) {
-    r.infeasible = bad("parallel", fmt::format("expected at most the {} GPUs of {}, found tp × cp × dp × pp = {}", cluster_.total_gpus(),
-                                               cluster_.name, c.gpus()));
-  }
-  if (!r.infeasible && (c.offload_optimizer || c.offload_activations) && gpu_.host_bw_Bps <= 0) {
-    r.infeasible = bad("offload", fmt::format("{} has no host-link bandwidth in its catalog file to offload over", gpu_.name));
-  }
-  if (r.infeasible) return r;
-
-  const LayerCosts& lc = layer_costs(c);
-  const int p = Lay.pp;
-  const double v = c.virtual_stages;
-  const double m = static_cast<double>(c.microbatches());
-  const double t = Lay.tp;
-  const int gpn = cluster_.gpus_per_node;
-  const double act = dtype_bytes(precision_.activations);
-  const double wb = dtype_bytes(precision_.weights == DType::kFp8 ? DType::kBf16 : precision_.weights);
-  const double fp8_copy = precision_.gemm_dtype() == DType::kFp8 ? 1.0 : 0.0;
-  const double h = static_cast<double>(m_.hidden_size);
-  const double tokens_mb = static_cast<double>(c.microbatch) * static_cast<double>(c.seq_len) / Lay.cp;
-
-  // ---- per-layer times with overlap rules ----
-  const double tp_f = c.overlap_tp ? std::max(0.0, lc.tp_fwd - lc.gemm_fwd) : lc.tp_fwd;
-  const double tp_b = c.overlap_tp ? std::max(0.0, lc.tp_bwd - lc.gemm_bwd) : lc.tp_bwd;
-  // A pass over a layer takes at least the host's time to issue its kernels (eager frameworks
-  // run ahead of the GPU only while kernels outlast their dispatch).
-  const double lf = std::max(lc.fwd + tp_f + lc.cp_fwd + lc.ep_fwd, lc.ops_fwd * c.host_overhead_per_op_s);
-  const double lb = std::max(lc.bwd + tp_b + lc.cp_bwd + lc.ep_bwd, lc.ops_bwd * c.host_overhead_per_op_s);
-  double lr = 0;  // recomputation per recomputed layer
-  if (c.recompute == Recompute::kFull) lr = lf;
-  else if (c.recompute == Recompute::kSelective && !c.flash_attention) lr = lc.attn_fwd;
-
-  // ---- gradient group and parameters per stage ----
-  const int dpg = Lay.dp * Lay.cp;  // gradients are reduced over data- and context-parallel ranks
-  const int dp_per_node = std::max(1, std::min(dpg, gpn / std::max(1, Lay.tp)));
-  const int edpg = std::max(1, dpg / Lay.ep);
-  const double head = m_.tie_embeddings ? (p > 1 ? embedding_params_ : 0.0) : head_params_;
-  const double grad_b = dtype_bytes(c.grad_reduce_dtype);
-  const double main_grad_b = dtype_bytes(c.main_grad_dtype);
-  const double state_b = optimizer_state_bytes(c.optimizer);
-  const double a_tok = activation_bytes_per_token_layer(m_, c, precision_.activations);
-  const double ckpt_tok = act * h * (Lay.sequence_parallel ? 1.0 / t : 1.0);
-  const double t_p2p = p > 1 ? collective(hw::Collective::kSendRecv, tokens_mb * h * act / (Lay.sequence_parallel ? t : 1.0), 2,
-                                          static_cast<int64_t>(Lay.tp) * Lay.cp * Lay.dp * 2 <= gpn ? 2 : 1)
-                             : 0.0;
-
-  struct Stage {
-    double T = 0, F = 0, B = 0, R = 0;
-    double dense = 0, expert = 0;  // parameters on one GPU
-    double layers = 0, rc_layers = 0;
-    double zero3 = 0, p2p = 0;  // exposed per microbatch
-    int index = 0;              // pipeline rank
-    double copies = 1;          // middle stages are alike: one stands for all of them
-  };
-  // Representative stages: the first, one middle stage (the one holding the most
-  // microbatches in flight) standing for the p − 2 alike, and the last.
-  Stage st[3];
-  int n_st = 0;
-  st[n_st++].index = 0;
-  if (p > 2) {
-    st[n_st].index = 1;
-    st[n_st++].copies = p - 2;
-  }
-  if (p > 1) st[n_st++].index = p - 1;
-  double max_T = 0, sum_T = 0;
-  int slow = 0;
-  for (int k = 0; k < n_st; ++k) {
-    Stage& s = st[k];
-    const int i = s.index;
-    s.layers = static_cast<double>(layers_on_stage(m_, c, i));
-    s.rc_layers = c.recompute == Recompute::kFull && c.recompute_layers > 0
-                      ? std::min<double>(static_cast<double>(c.recompute_layers), s.layers)
-                      : (lr > 0 ? s.layers : 0.0);
-    s.F = s.layers * lf + (i == 0 ? lc.first_fwd : 0.0) + (i == p - 1 ? lc.last_fwd : 0.0);
-    s.B = s.layers * lb + (i == 0 ? lc.first_bwd : 0.0) + (i == p - 1 ? lc.last_bwd : 0.0);
-    s.R = s.rc_layers * lr;
-    s.dense = s.layers * layer_dense_params_ / t + (i == 0 ? (embedding_params_ + encoder_params_) / t : 0.0) +
-              (i == p - 1 ? head / t + final_norm_params_ : 0.0);
-    s.expert = s.layers * layer_expert_params_ / (t * Lay.ep);
-    s.T = s.F + s.B + s.R;
-    if (!c.overlap_pp && p > 1) s.p2p = 2.0 * v * t_p2p;
-    // ZeRO-3 / FSDP: parameters gathered before the forward and the backward of every
-    // microbatch, gradients reduce-scattered after it; prefetching hides them behind compute.
-    if (c.zero >= 3 && dpg > 1) {
-      const double comm = 2.0 * (collective(hw::Collective::kAllGather, s.dense * wb, dpg, dp_per_node) +
-                                 collective(hw::Collective::kAllGather, s.expert * wb, edpg, 1)) +
-                          collective(hw::Collective::kReduceScatter, s.dense * grad_b, dpg, dp_per_node) +
-                          collective(hw::Collective::kReduceScatter, s.expert * grad_b, edpg, 1);
-      s.zero3 = c.overlap_dp ? std::max(0.0, comm - (s.F + s.B + s.R)) : comm;
-    }
-    s.T += s.p2p + s.zero3;
-    sum_T += s.T * s.copies;
-    if (s.T > max_T) {
-      max_T = s.T;
-      slow = k;
-    }
-  }
-
-  // ---- pipeline schedule: 1F1B, interleaved over v chunks, possibly uneven stages ----
-  const double pipe = m * max_T + (sum_T - max_T) / v;
-  const Stage& S = st[slow];
-  const bool slow_first = S.index == 0, slow_last = S.index == p - 1;
-  auto& T = r.time;
-  T.forward = m * (S.layers * lc.fwd + (slow_first ? lc.first_fwd : 0.0) + (slow_last ? lc.last_fwd : 0.0));
-  T.backward = m * (S.layers * lc.bwd + (slow_first ? lc.first_bwd : 0.0) + (slow_last ? lc.last_bwd : 0.0));
-  T.recompute = m * S.R;
-  T.tp_comm = m * S.layers * (tp_f + tp_b);
-  T.cp_comm = m * S.layers * (lc.cp_fwd + lc.cp_bwd);
-  T.ep_comm = m * S.layers * (lc.ep_fwd + lc.ep_bwd);
-  T.bubble = (sum_T - max_T) / v;
-  // Send/receive at the pipeline's fill and drain is exposed even when overlapped in steady state.
-  const double pp_extra = p > 1 ? 2.0 * (p - 1) * t_p2p : 0.0;
-  T.pp_comm = m * S.p2p + pp_extra;
-
-  // ---- data-parallel gradient reduction and ZeRO-1/2 gathers ----
-  double dp_exposed = 0;
-  if (dpg > 1) {
-    for (int k = 0; k < n_st; ++k) {
-      const Stage& s = st[k];
-      const double rs_or_ar =
-          c.zero == 0 ? collective(hw::Collective::kAllReduce, s.dense * grad_b, dpg, dp_per_node) +
-                            collective(hw::Collective::kAllReduce, s.expert * grad_b, edpg, 1)
-                      : collective(hw::Collective::kReduceScatter, s.dense * grad_b, dpg, dp_per_node) +
-                            collective(hw::Collective::kReduceScatter, s.expert * grad_b, edpg, 1);
-      const double ag = (c.zero == 1 || c.zero == 2)
-                            ? collective(hw::Collective::kAllGather, s.dense * wb, dpg, dp_per_node) +
-                                  collective(hw::Collective::kAllGather, s.expert * wb, edpg, 1)
-                            : 0.0;
-      double e = 0;
-      if (c.zero <= 1) {
-        // Buckets reduce while the last microbatch's backward runs; the last bucket cannot.
-        const double bucket = collective(c.zero == 0 ? hw::Collective::kAllReduce : hw::Collective::kReduceScatter,
-                                         std::min(kBucketElements, s.dense) * grad_b, dpg, dp_per_node);
-        e = c.overlap_dp ? std::max(bucket, rs_or_ar - (s.B + s.R)) : rs_or_ar;
-      } else if (c.zero == 2) {
-        // Gradients are reduce-scattered after every microbatch's backward.
-        e = c.overlap_dp ? m * std::max(0.0, rs_or_ar - (s.B + s.R)) : m * rs_or_ar;
-      }
-      // Updated parameters gathered after the step, overlapped with the next forward.
-      e += c.overlap_dp ? std::max(0.0, ag - s.F) : ag;
-      dp_exposed = std::max(dp_exposed, e);
-    }
-  }
-  T.dp_comm = dp_exposed + m * S.zero3;
-
-  // ---- optimizer step (and offload) ----
-  double opt_params = 0;  // on the most loaded GPU
-  for (int k = 0; k < n_st; ++k) {
-    const Stage& s = st[k];
-    const double shard_d = c.zero >= 1 ? dpg : 1, shard_e = c.zero >= 1 ? edpg : 1;
-    opt_params = std::max(opt_params, s.dense / shard_d + s.expert / shard_e);
-  }
-  if (c.offload_optimizer) {
-    const double link = gpu_.host_bw_Bps * 0.8;
-    T.offload = opt_params * (grad_b + wb) / link + opt_params * (2.0 * state_b + 4.0 + 4.0) / host_.cpu_optimizer_Bps;
-  } else {
-    hw::Op op;
-    op.kind = hw::OpKind::kElementwise;
-    op.bytes = opt_params * (2.0 * state_b + main_grad_b + wb);
-    op.flops = 12.0 * opt_params;
-    op.dtype = DType::kFp32;
-    T.optimizer = cost_.cost(op).time_s;
-  }
-
-  // ---- memory per stage ----
-  MemoryBreakdown best;
-  best.total = -1;
-  for (int k = 0; k < n_st; ++k) {
-    const Stage& s = st[k];
-    const int i = s.index;
-    MemoryBreakdown mb;
-    mb.stage = i;
-    mb.capacity = gpu_.memory_bytes;
-    const double sd3 = c.zero >= 3 ? dpg : 1, se3 = c.zero >= 3 ? edpg : 1;
-    const double sd2 = c.zero >= 2 ? dpg : 1, se2 = c.zero >= 2 ? edpg : 1;
-    const double sd1 = c.zero >= 1 ? dpg : 1, se1 = c.zero >= 1 ? edpg : 1;
-    mb.weights = (s.dense / sd3 + s.expert / se3) * (wb + fp8_copy);
-    mb.gradients = (s.dense / sd2 + s.expert / se2) * main_grad_b;
-    mb.optimizer = c.offload_optimizer ? 0.0 : (s.dense / sd1 + s.expert / se1) * state_b;
-    // Microbatches whose activations a stage holds under 1F1B: p − i (stage i), times
-    // (1 + (p − 1)/(p·v)) for the interleaved schedule (Korthikanti et al. 2022, §4.2.3).
-    double inflight = std::min<double>(m, p - i);
-    if (v > 1) inflight *= 1.0 + (p - 1) / (p * v);
-    inflight = std::max(1.0, std::min(inflight, m * v));
-    const double full_layer = a_tok * tokens_mb;
-    // Fully recomputed layers keep only their input (Korthikanti et al.: 2·s·b·h, split by TP
-    // under sequence parallelism); the others keep everything.
-    const bool full_rc = c.recompute == Recompute::kFull && s.rc_layers > 0;
-    const double per_mb = (full_rc ? s.rc_layers * ckpt_tok * tokens_mb : 0.0) + (s.layers - (full_rc ? s.rc_layers : 0.0)) * full_layer;
-    double acts = inflight * per_mb;
-    if (full_rc) acts += full_layer;  // the layer being recomputed
-    if (i == 0) acts += inflight * tokens_mb * (act + (c.dropout ? 1.0 : 0.0)) * h * (Lay.sequence_parallel ? 1.0 / t : 1.0);
-    if (i == p - 1) {
-      // Logits of the vocabulary-parallel head: the 16-bit output and the fp32 softmax kept for
-      // the cross-entropy backward.
-      acts += tokens_mb * (act + 4.0) * std::ceil(static_cast<double>(m_.vocab_size) / t);
-    }
-    if (c.offload_activations) acts = std::min(acts, 2.0 * full_layer + (i == p - 1 ? tokens_mb * (act + 4.0) * static_cast<double>(m_.vocab_size) / t : 0.0));
-    mb.activations = acts;
-    mb.inflight_microbatches = inflight;
-    mb.activation_bytes_per_layer = full_layer;
-    double buf = 0;
-    if (dpg > 1 && c.zero <= 2) buf += 2.0 * std::min(kBucketElements, s.dense + s.expert) * grad_b;
-    if (c.zero >= 3 && dpg > 1) buf += 2.0 * (layer_dense_params_ / t + layer_expert_params_ / (t * Lay.ep)) * wb;
-    if (Lay.tp > 1 && Lay.sequence_parallel) buf += tokens_mb * h * act;  // all-gathered layer input
-    mb.buffers = buf;
-    mb.runtime = kRuntimeReserveBytes;
-    const double tensors = mb.weights + mb.gradients + mb.optimizer + mb.activations + mb.buffers;
-    mb.fragmentation = kFragmentation * tensors;
-    mb.total = tensors + mb.fragmentation + mb.runtime;
-    if (mb.total > best.total) best = mb;
-  }
-  r.memory = best;
-
-  // Activation offload: saved activations go to host memory during the forward pass and come
-  // back for the backward pass, overlapped with that pass's compute.
-  if (c.offload_activations) {
-    const double link = gpu_.host_bw_Bps * 0.8;
-    const double bytes = S.layers * a_tok * tokens_mb;
-    T.offload += m * (std::max(0.0, bytes / link - S.F) + std::max(0.0, bytes / link - (S.B + S.R)));
-  }
-
-  T.step = pipe + pp_extra + dp_exposed + T.optimizer + T.offload;
-
-  // ---- throughput, utilisation, time to train ----
-  const double gpus = static_cast<double>(c.gpus());
-  const double microbatches_job = static_cast<double>(c.global_batch) / static_cast<double>(c.microbatch);
-  const double group = static_cast<double>(Lay.tp) * Lay.cp;
-  r.tokens_per_step = static_cast<double>(c.global_batch) * static_cast<double>(c.seq_len);
-  r.tokens_per_s = r.tokens_per_step / T.step;
-  r.model_flops_per_step = lc.model_flops * group * microbatches_job;
-  double rc_flops = 0;
-  for (int k = 0; k < n_st; ++k) rc_flops += st[k].rc_layers * st[k].copies;
-  rc_flops *= c.recompute == Recompute::kFull ? lc.layer_fwd_flops : 0.0;
-  r.hardware_flops_per_step = (lc.flops + rc_flops) * group * microbatches_job;
-  const DType g = precision_.gemm_dtype();
-  r.peak_flops = gpu_.peak(g) > 0 ? gpu_.peak(g) : gpu_.peak(DType::kBf16) > 0 ? gpu_.peak(DType::kBf16) : gpu_.peak(DType::kFp16);
-  r.mfu = r.model_flops_per_step / (T.step * gpus * r.peak_flops);
-  r.hfu = r.hardware_flops_per_step / (T.step * gpus * r.peak_flops);
-  if (train_tokens && *train_tokens > 0) {
-    r.train_tokens = *train_tokens;
-    r.train_time_s = r.train_tokens / r.tokens_per_s;
-    r.gpu_hours = r.train_time_s * gpus / 3600.0;
-    r.usd = r.gpu_hours * usd_per_gpu_hour_;
-    r.kwh = r.gpu_hours * gpu_.tdp_W / 1000.0;
-  }
-  if (!best.fits()) {
-    r.infeasible = bad("memory", fmt::format("expected at most {:.1f} GiB per GPU, found {:.1f} GiB needed on pipeline stage {}",
-                                             best.capacity / 1073741824.0, best.total / 1073741824.0, best.stage));
   }
   return r;
 }

@@ -23,6 +23,20 @@ Optimizer parse_optimizer(const std::string& s);  // throws std::invalid_argumen
 // Optimizer state bytes per parameter kept beside the weights (fp32 master copy included).
 double optimizer_state_bytes(Optimizer o);
 
+// Who issues the collectives of a layout, and so what may overlap what (docs/training.md,
+// "Overlap"): Megatron-style (tensor/pipeline parallel, distributed optimizer, bucketed gradient
+// reduction behind the backward pass) or FSDP-style (PyTorch FSDP/FSDP2, DeepSpeed ZeRO-3:
+// parameters gathered per layer with prefetch, gradients reduce-scattered per layer). kAuto picks
+// FSDP-style for ZeRO-3 without TP and PP, Megatron-style otherwise.
+enum class Framework { kAuto, kMegatron, kFsdp };
+std::string to_string(Framework f);
+Framework parse_framework(const std::string& s);  // throws std::invalid_argument
+
+// Context parallelism: ring attention (KV blocks passed around a ring, overlapped with the
+// attention kernels), all-to-all over heads (DeepSpeed-Ulysses), or all-gather of K and V with
+// load balancing by chunk pairs (Llama 3, Dubey et al. 2024, §3.3.2).
+enum class CpKind { kRing, kAllToAll, kAllGather };
+
 // Default host time per operation (docs/training.md, "Host overhead").
 inline constexpr double kDefaultHostOverheadPerOp_s = 70e-6;
 
@@ -40,6 +54,16 @@ struct TrainConfig {
   int64_t recompute_layers = 0; // full recomputation of this many layers per stage (0 = all)
   int zero = 0;                 // 0: none; 1: optimizer state sharded (distributed optimizer);
                                 // 2: + gradients; 3: + parameters (FSDP)
+  // HSDP (FSDP HYBRID_SHARD, ZeRO++ hpZ-like): with zero 3, parameters, gradients and optimizer
+  // state are sharded within groups of this many data-parallel ranks and replicated across the
+  // groups (gradients all-reduced across them). 0 = shard over all dp × cp ranks.
+  int shard_group = 0;
+  // FSDP: free gathered parameters after the forward pass (FULL_SHARD, FSDP2 default) and gather
+  // them again for the backward pass; false keeps them until the backward (SHARD_GRAD_OP).
+  bool reshard_after_forward = true;
+  int prefetch_depth = 1;       // FSDP: layers whose gathers may run ahead of compute
+  Framework framework = Framework::kAuto;
+  CpKind cp_kind = CpKind::kRing;  // ignored when cp = 1; kAllToAll mirrors layout.cp_all_to_all
   Optimizer optimizer = Optimizer::kAdam;
   bool offload_optimizer = false;    // optimizer state and step on the host (ZeRO-Offload)
   bool offload_activations = false;  // saved activations to host memory between passes
@@ -59,6 +83,9 @@ struct TrainConfig {
   }
   int64_t microbatches() const { return global_batch / (static_cast<int64_t>(layout.dp) * microbatch); }
 };
+
+// kAuto resolved for `c` (never returns kAuto).
+Framework framework_of(const TrainConfig& c);
 
 // Why a configuration cannot run; `field` names the input at fault (e.g. "parallel.tp").
 struct Infeasible {
@@ -87,6 +114,14 @@ struct MemoryBreakdown {  // bytes per GPU, on the stage that needs the most
   double margin() const { return capacity - total; }
 };
 
+// One kind of communication in a step, on the critical stage: its time as if run alone, and the
+// part of it not hidden behind compute (docs/training.md, "Overlap").
+struct CommTerm {
+  double total = 0;
+  double exposed = 0;
+  double overlapped() const { return total - exposed; }
+};
+
 struct TimeBreakdown {  // seconds per optimizer step, on the critical path
   double forward = 0;          // compute, all microbatches, slowest stage
   double backward = 0;
@@ -99,7 +134,13 @@ struct TimeBreakdown {  // seconds per optimizer step, on the critical path
   double dp_comm = 0;          // exposed gradient reduction and ZeRO gathers
   double optimizer = 0;
   double offload = 0;          // exposed host transfers and host optimizer
+  double contention = 0;       // compute slowed by collectives running beside it (SMs, HBM)
   double step = 0;
+  // Per collective: whole and exposed time (the exposed parts are the *_comm fields above).
+  CommTerm tp, cp, ep, pp;
+  CommTerm dp_grad;       // gradient all-reduce / reduce-scatter (DP, HSDP replicas, ZeRO 1–3)
+  CommTerm param_gather;  // ZeRO-1/2 updated-parameter all-gather, ZeRO-3/FSDP parameter gathers
+  CommTerm step_tail;     // gradient-norm all-reduce and loss reduction at the end of the step
 };
 
 struct TrainResult {
@@ -129,7 +170,9 @@ struct LayerCosts {
   double gemm_fwd = 0, gemm_bwd = 0;  // of which GEMMs (window for TP overlap)
   double attn_fwd = 0;              // attention core forward (selective recomputation without fusion)
   double tp_fwd = 0, tp_bwd = 0;
-  double cp_fwd = 0, cp_bwd = 0;
+  double cp_fwd = 0, cp_bwd = 0;   // exposed (ring: beyond the attention kernels it runs beside)
+  double cp_raw_fwd = 0, cp_raw_bwd = 0;  // the whole exchange, as if run alone
+  double attn_bwd = 0;              // attention core backward (window of the ring exchange)
   double ep_fwd = 0, ep_bwd = 0;
   double first_fwd = 0, first_bwd = 0;  // embedding (and encoder) on the first stage, comm included
   double last_fwd = 0, last_bwd = 0;    // final norm, LM head and loss on the last stage
@@ -171,10 +214,18 @@ class TrainModel {
   static constexpr double kRuntimeReserveBytes = 1.0 * 1073741824.0;  // CUDA context, cuBLAS/NCCL workspaces
   static constexpr double kFragmentation = 0.08;  // caching-allocator allowance, fraction of tensors
   static constexpr double kBucketElements = 40e6; // gradient bucket (Megatron DDP default)
+  // Contention: a collective running beside compute slows that compute by this fraction of the
+  // collective's overlapped time (NCCL channels take SMs; both stream through HBM). Fitted on the
+  // public at-scale set (docs/training.md, "Overlap").
+  static constexpr double kContention = 0.30;
 
  private:
   LayerCosts compute_layer_costs(const TrainConfig& c) const;
   double collective(hw::Collective k, double bytes, int group, int per_node) const;
+  // Memory of pipeline stage `index` holding `layers` layers (`rc_layers` fully recomputed) and
+  // `dense` + `expert` parameters on one GPU (memory.cpp).
+  MemoryBreakdown stage_memory(const TrainConfig& c, int index, double layers, double rc_layers, double dense,
+                               double expert) const;
 
   model::ModelSpec m_;
   hw::GpuSpec gpu_;

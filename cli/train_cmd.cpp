@@ -33,7 +33,7 @@ std::string gib(double b) { return fmt::format("{:.1f}", b / 1073741824.0); }
 json config_json(const train::TrainConfig& c) {
   const auto& L = c.layout;
   return json{{"gpus", c.gpus()}, {"tp", L.tp}, {"pp", L.pp}, {"dp", L.dp}, {"cp", L.cp},
-              {"cp_kind", L.cp_all_to_all ? "all-to-all" : "ring"}, {"ep", L.ep}, {"sequence_parallel", L.sequence_parallel},
+              {"cp_kind", L.cp_all_to_all ? "all-to-all" : c.cp_kind == train::CpKind::kAllGather ? "all-gather" : "ring"}, {"ep", L.ep}, {"sequence_parallel", L.sequence_parallel},
               {"virtual_stages", c.virtual_stages}, {"first_stage_layers", c.first_stage_layers},
               {"last_stage_layers", c.last_stage_layers}, {"seq_len", c.seq_len}, {"global_batch", c.global_batch},
               {"microbatch", c.microbatch}, {"microbatches", c.microbatches()}, {"recompute", model::to_string(c.recompute)},
@@ -41,7 +41,26 @@ json config_json(const train::TrainConfig& c) {
               {"offload_optimizer", c.offload_optimizer}, {"offload_activations", c.offload_activations},
               {"overlap", {{"tp", c.overlap_tp}, {"dp", c.overlap_dp}, {"pp", c.overlap_pp}}},
               {"flash_attention", c.flash_attention}, {"dropout", c.dropout}, {"grad_reduce", to_string(c.grad_reduce_dtype)},
-              {"host_overhead_per_op_s", c.host_overhead_per_op_s}, {"framework", train::to_string(train::framework_of(c))}};
+              {"host_overhead_per_op_s", c.host_overhead_per_op_s}, {"framework", train::to_string(train::framework_of(c))},
+              {"shard_group", c.shard_group}, {"reshard_after_forward", c.reshard_after_forward},
+              {"prefetch_depth", c.prefetch_depth}};
+}
+
+// Each collective of the step: its whole time as if alone, the part hidden behind compute and
+// the part exposed on the critical path (docs/training.md, "Overlap").
+struct CommRow {
+  const char* key;
+  const char* label;
+  train::CommTerm term;
+};
+std::vector<CommRow> comm_rows(const train::TimeBreakdown& T) {
+  return {{"tp", "TP/SP collectives", T.tp},
+          {"cp", "CP exchange", T.cp},
+          {"ep", "EP all-to-all", T.ep},
+          {"pp", "pipeline send/receive", T.pp},
+          {"dp_grad", "gradient reduction (DP/ZeRO/HSDP)", T.dp_grad},
+          {"param_gather", "parameter gathers (ZeRO/FSDP)", T.param_gather},
+          {"step_tail", "step tail (grad norm, loss)", T.step_tail}};
 }
 
 json result_json(const train::TrainResult& r) {
@@ -51,7 +70,8 @@ json result_json(const train::TrainResult& r) {
          {"feasible", r.feasible()},
          {"time_s", {{"step", T.step}, {"forward", T.forward}, {"backward", T.backward}, {"recompute", T.recompute},
                      {"tp_comm", T.tp_comm}, {"cp_comm", T.cp_comm}, {"ep_comm", T.ep_comm}, {"pp_comm", T.pp_comm},
-                     {"bubble", T.bubble}, {"dp_comm", T.dp_comm}, {"optimizer", T.optimizer}, {"offload", T.offload}}},
+                     {"bubble", T.bubble}, {"dp_comm", T.dp_comm}, {"optimizer", T.optimizer}, {"offload", T.offload},
+                     {"contention", T.contention}, {"step_tail", T.step_tail.exposed}}},
          {"memory_bytes", {{"stage", M.stage}, {"weights", M.weights}, {"gradients", M.gradients}, {"optimizer", M.optimizer},
                            {"activations", M.activations}, {"buffers", M.buffers}, {"runtime", M.runtime},
                            {"fragmentation", M.fragmentation}, {"total", M.total}, {"capacity", M.capacity},
@@ -60,6 +80,11 @@ json result_json(const train::TrainResult& r) {
          {"tokens_per_step", r.tokens_per_step}, {"tokens_per_s", r.tokens_per_s},
          {"model_flops_per_step", r.model_flops_per_step}, {"hardware_flops_per_step", r.hardware_flops_per_step},
          {"mfu", r.mfu}, {"hfu", r.hfu}, {"peak_flops_per_gpu", r.peak_flops}};
+  json comm = json::object();
+  for (const auto& row : comm_rows(T)) {
+    comm[row.key] = {{"total_s", row.term.total}, {"overlapped_s", row.term.overlapped()}, {"exposed_s", row.term.exposed}};
+  }
+  j["communication"] = comm;
   if (r.train_tokens > 0) {
     j["train"] = {{"tokens", r.train_tokens}, {"time_s", r.train_time_s}, {"gpu_hours", r.gpu_hours}, {"usd", r.usd},
                   {"kwh", r.kwh}};
@@ -114,6 +139,13 @@ void report_train(std::ostream& os, const sim::Scenario& s, const train::TrainRe
     }
     // Appended after the rows above (which keep their order): the FLOPs behind mfu and hfu
     // (train::kMfuConvention, kHfuConvention) and the framework assumed.
+    // Then the overlap model's terms: contention, the step tail, and every collective whole and
+    // exposed (docs/training.md, "Overlap").
+    os << fmt::format("time,contention,{:.9g},s\ntime,step_tail,{:.9g},s\n", T.contention, T.step_tail.exposed);
+    for (const auto& row : comm_rows(T)) {
+      os << fmt::format("communication,{}_total,{:.9g},s\ncommunication,{}_exposed,{:.9g},s\n", row.key, row.term.total, row.key,
+                        row.term.exposed);
+    }
     os << fmt::format("throughput,model_flops_per_step,{:.9g},FLOP\nthroughput,hardware_flops_per_step,{:.9g},FLOP\n",
                       r.model_flops_per_step, r.hardware_flops_per_step);
     os << "layout,framework," << train::to_string(train::framework_of(r.config)) << ",\n";
@@ -137,8 +169,8 @@ void report_train(std::ostream& os, const sim::Scenario& s, const train::TrainRe
   const std::pair<const char*, double> times[] = {
       {"forward", T.forward}, {"backward", T.backward}, {"recompute", T.recompute}, {"TP/SP communication", T.tp_comm},
       {"CP communication", T.cp_comm}, {"EP all-to-all", T.ep_comm}, {"pipeline send/receive", T.pp_comm},
-      {"pipeline bubble", T.bubble}, {"DP / ZeRO communication", T.dp_comm}, {"optimizer step", T.optimizer},
-      {"offload", T.offload}};
+      {"pipeline bubble", T.bubble}, {"DP / ZeRO communication", T.dp_comm}, {"step tail", T.step_tail.exposed},
+      {"contention (compute beside collectives)", T.contention}, {"optimizer step", T.optimizer}, {"offload", T.offload}};
   for (const auto& [k, v] : times) {
     if (v <= 0) continue;
     t.rows.push_back({k, fmt::format("{:.4f}", v), fmt::format("{:.1f}%", 100 * v / T.step)});
@@ -146,6 +178,16 @@ void report_train(std::ostream& os, const sim::Scenario& s, const train::TrainRe
   t.rows.push_back({"step", fmt::format("{:.4f}", T.step), "100.0%"});
   t.print(os);
   os << "\n";
+  Table ct{{"communication per step (critical stage)", "whole s", "overlapped s", "exposed s"}, {false, true, true, true}, {}};
+  for (const auto& row : comm_rows(T)) {
+    if (row.term.total <= 0) continue;
+    ct.rows.push_back({row.label, fmt::format("{:.4f}", row.term.total), fmt::format("{:.4f}", row.term.overlapped()),
+                       fmt::format("{:.4f}", row.term.exposed)});
+  }
+  if (!ct.rows.empty()) {
+    ct.print(os);
+    os << "\n";
+  }
   Table mt{{fmt::format("memory per GPU (stage {})", M.stage), "GiB", "share"}, {false, true, true}, {}};
   const std::pair<const char*, double> mem[] = {
       {"weights", M.weights}, {"gradients", M.gradients}, {"optimizer state", M.optimizer},

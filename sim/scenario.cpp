@@ -45,7 +45,7 @@ model::Layout parse_layout(const YamlNode& sec, int gpus_per_node, bool train) {
     if (auto k = p.find("cp_kind")) {
       const std::string v = k->as_string();
       if (v == "all-to-all" || v == "ulysses") L.cp_all_to_all = true;
-      else if (v != "ring") k->fail("ring or all-to-all");
+      else if (v != "ring" && v != "all-gather") k->fail("ring, all-to-all or all-gather");
     }
   }
   L.sequence_parallel = train && p.flag_or("sequence_parallel", false);
@@ -71,7 +71,8 @@ YamlNode node_for(const YamlNode& sec, const std::string& field) {
 
 TrainSection parse_train_section(const YamlNode& tr, const Scenario& s, int64_t total_gpus) {
   tr.expect_keys({"gpus", "parallel", "seq_len", "global_batch", "global_batch_tokens", "microbatch", "recompute", "zero", "fsdp",
-                  "optimizer", "offload", "overlap", "flash_attention", "dropout", "grad_reduce", "host_overhead", "tokens"});
+                  "optimizer", "offload", "overlap", "flash_attention", "dropout", "grad_reduce", "host_overhead", "tokens",
+                  "shard_group", "reshard_after_forward", "prefetch_depth", "framework"});
   TrainSection ts;
   ts.layout = parse_layout(tr, s.cluster.gpus_per_node, true);
   ts.dp_given = tr.at("parallel").has("dp");
@@ -80,6 +81,10 @@ TrainSection parse_train_section(const YamlNode& tr, const Scenario& s, int64_t 
     tr.at("gpus").fail(fmt::format("at most the {} GPUs of the hardware", total_gpus));
   }
   auto par = tr.at("parallel");
+  if (auto k = par.find("cp_kind")) {
+    const std::string v = k->as_string();
+    ts.cp_kind = v == "all-gather" ? train::CpKind::kAllGather : ts.layout.cp_all_to_all ? train::CpKind::kAllToAll : train::CpKind::kRing;
+  }
   ts.virtual_stages = degree(par, "virtual_stages", 1);
   if (par.has("first_stage_layers")) ts.first_stage_layers = par.count("first_stage_layers");
   if (par.has("last_stage_layers")) ts.last_stage_layers = par.count("last_stage_layers");
@@ -121,6 +126,16 @@ TrainSection parse_train_section(const YamlNode& tr, const Scenario& s, int64_t 
     ts.zero = static_cast<int>(v);
   }
   if (tr.flag_or("fsdp", false)) ts.zero = 3;
+  if (tr.has("shard_group")) ts.shard_group = static_cast<int>(tr.small_count("shard_group", kMaxDegree * 64));
+  ts.reshard_after_forward = tr.flag_or("reshard_after_forward", ts.reshard_after_forward);
+  if (tr.has("prefetch_depth")) ts.prefetch_depth = static_cast<int>(tr.small_count("prefetch_depth", 16));
+  if (auto f = tr.find("framework")) {
+    try {
+      ts.framework = train::parse_framework(f->as_string());
+    } catch (const std::invalid_argument& e) {
+      f->fail_message(e.what());
+    }
+  }
   if (auto o = tr.find("optimizer")) {
     try {
       ts.optimizer = train::parse_optimizer(o->as_string());
@@ -419,7 +434,9 @@ std::vector<YamlOverride> train_layout_overrides(const TrainSection& from, const
   put_int("train.parallel.pp", F.pp, T.pp);
   put_int("train.parallel.dp", F.dp, T.dp);
   put_int("train.parallel.cp", F.cp, T.cp);
-  if (F.cp_all_to_all != T.cp_all_to_all) put("train.parallel.cp_kind", T.cp_all_to_all ? "all-to-all" : "ring");
+  if (F.cp_all_to_all != T.cp_all_to_all || from.cp_kind != to.cp_kind) {
+    put("train.parallel.cp_kind", T.cp_all_to_all ? "all-to-all" : to.cp_kind == train::CpKind::kAllGather ? "all-gather" : "ring");
+  }
   put_int("train.parallel.ep", F.ep, T.ep);
   put_bool("train.parallel.sequence_parallel", F.sequence_parallel, T.sequence_parallel);
   put_int("train.parallel.virtual_stages", from.virtual_stages, to.virtual_stages);

@@ -71,7 +71,7 @@ json result_json(const train::TrainResult& r) {
          {"time_s", {{"step", T.step}, {"forward", T.forward}, {"backward", T.backward}, {"recompute", T.recompute},
                      {"tp_comm", T.tp_comm}, {"cp_comm", T.cp_comm}, {"ep_comm", T.ep_comm}, {"pp_comm", T.pp_comm},
                      {"bubble", T.bubble}, {"dp_comm", T.dp_comm}, {"optimizer", T.optimizer}, {"offload", T.offload},
-                     {"contention", T.contention}, {"step_tail", T.step_tail.exposed}}},
+                     {"contention", T.contention}, {"host", T.host}, {"step_tail", T.step_tail.exposed}}},
          {"memory_bytes", {{"stage", M.stage}, {"weights", M.weights}, {"gradients", M.gradients}, {"optimizer", M.optimizer},
                            {"activations", M.activations}, {"buffers", M.buffers}, {"runtime", M.runtime},
                            {"fragmentation", M.fragmentation}, {"total", M.total}, {"capacity", M.capacity},
@@ -141,7 +141,8 @@ void report_train(std::ostream& os, const sim::Scenario& s, const train::TrainRe
     // (train::kMfuConvention, kHfuConvention) and the framework assumed.
     // Then the overlap model's terms: contention, the step tail, and every collective whole and
     // exposed (docs/training.md, "Overlap").
-    os << fmt::format("time,contention,{:.9g},s\ntime,step_tail,{:.9g},s\n", T.contention, T.step_tail.exposed);
+    os << fmt::format("time,contention,{:.9g},s\ntime,host,{:.9g},s\ntime,step_tail,{:.9g},s\n", T.contention, T.host,
+                      T.step_tail.exposed);
     for (const auto& row : comm_rows(T)) {
       os << fmt::format("communication,{}_total,{:.9g},s\ncommunication,{}_exposed,{:.9g},s\n", row.key, row.term.total, row.key,
                         row.term.exposed);
@@ -170,7 +171,7 @@ void report_train(std::ostream& os, const sim::Scenario& s, const train::TrainRe
       {"forward", T.forward}, {"backward", T.backward}, {"recompute", T.recompute}, {"TP/SP communication", T.tp_comm},
       {"CP communication", T.cp_comm}, {"EP all-to-all", T.ep_comm}, {"pipeline send/receive", T.pp_comm},
       {"pipeline bubble", T.bubble}, {"DP / ZeRO communication", T.dp_comm}, {"step tail", T.step_tail.exposed},
-      {"contention (compute beside collectives)", T.contention}, {"optimizer step", T.optimizer}, {"offload", T.offload}};
+      {"contention (compute beside collectives)", T.contention}, {"host-bound passes", T.host}, {"optimizer step", T.optimizer}, {"offload", T.offload}};
   for (const auto& [k, v] : times) {
     if (v <= 0) continue;
     t.rows.push_back({k, fmt::format("{:.4f}", v), fmt::format("{:.1f}%", 100 * v / T.step)});

@@ -85,8 +85,10 @@ TrainResult TrainModel::evaluate(const TrainConfig& c, std::optional<double> tra
   // run ahead of the GPU only while kernels outlast their dispatch).
   const double cont_f = kappa * (tp_f.overlapped() + cp_f.overlapped());
   const double cont_b = kappa * (tp_b.overlapped() + cp_b.overlapped());
-  const double lf = std::max(lc.fwd + tp_f.exposed + cp_f.exposed + lc.ep_fwd + cont_f, lc.ops_fwd * c.host_overhead_per_op_s);
-  const double lb = std::max(lc.bwd + tp_b.exposed + cp_b.exposed + lc.ep_bwd + cont_b, lc.ops_bwd * c.host_overhead_per_op_s);
+  const double gpu_f = lc.fwd + tp_f.exposed + cp_f.exposed + lc.ep_fwd + cont_f;
+  const double gpu_b = lc.bwd + tp_b.exposed + cp_b.exposed + lc.ep_bwd + cont_b;
+  const double lf = std::max(gpu_f, lc.ops_fwd * c.host_overhead_per_op_s);
+  const double lb = std::max(gpu_b, lc.ops_bwd * c.host_overhead_per_op_s);
   double lr = 0;  // recomputation per recomputed layer
   if (c.recompute == Recompute::kFull) lr = lf;
   else if (c.recompute == Recompute::kSelective && !c.flash_attention) lr = lc.attn_fwd;
@@ -207,6 +209,7 @@ TrainResult TrainModel::evaluate(const TrainConfig& c, std::optional<double> tra
   T.pp = CommTerm{p > 1 ? m * 2.0 * v * t_p2p + pp_extra : 0.0, m * S.p2p + pp_extra};
   T.pp_comm = T.pp.exposed;
   T.contention = passes_f * cont_f + passes_b * cont_b;
+  T.host = passes_f * (lf - gpu_f) + passes_b * (lb - gpu_b);
 
   // ---- data-parallel gradient reduction and ZeRO-1/2 gathers (Megatron-style buckets) ----
   double dp_exposed = 0;

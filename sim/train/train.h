@@ -135,6 +135,7 @@ struct TimeBreakdown {  // seconds per optimizer step, on the critical path
   double optimizer = 0;
   double offload = 0;          // exposed host transfers and host optimizer
   double contention = 0;       // compute slowed by collectives running beside it (SMs, HBM)
+  double host = 0;             // passes bound by the host issuing kernels, beyond their GPU time
   double step = 0;
   // Per collective: whole and exposed time (the exposed parts are the *_comm fields above).
   CommTerm tp, cp, ep, pp;

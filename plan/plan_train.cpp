@@ -310,6 +310,7 @@ PlanReport plan_train(const PlanInput& input, const std::map<std::string, double
       train::SearchOptions o;
       o.gpu_counts = {g};
       o.rank_by = train::RankBy::kTime;
+      o.memory_headroom = 0;  // the plan's own headroom is already in `usable`
       o.top = p.top * 4;  // room for the equivalent layouts folded below
       o.cancel = options.cancel;
       if (options.on_progress) {

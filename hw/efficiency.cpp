@@ -15,6 +15,7 @@ void DefaultEfficiencyOptions::validate() const {
   frac(gemm_fp8, "gemm_fp8");
   frac(gemm_other, "gemm_other");
   frac(attention, "attention");
+  frac(attention_backward, "attention_backward");
   frac(memory, "memory");
   if (gemm_override != 0) frac(gemm_override, "gemm");
   if (memory_override != 0) frac(memory_override, "memory");
@@ -72,10 +73,11 @@ double DefaultEfficiencyModel::compute_efficiency(const Op& op, const GpuSpec& g
       return std::max(e, 1e-3);
     }
     case OpKind::kAttention: {
+      const double pass = op.pass == Pass::kBackward ? options_.attention_backward : 1.0;
       if (gpu.measured.attention_bf16_flops && gpu.peak(DType::kBf16) > 0) {
-        return std::min(1.0, *gpu.measured.attention_bf16_flops / gpu.peak(DType::kBf16));
+        return pass * std::min(1.0, *gpu.measured.attention_bf16_flops / gpu.peak(DType::kBf16));
       }
-      return options_.attention;
+      return pass * options_.attention;
     }
     default:
       // Element-wise work runs on the vector units; these kernels are memory-bound, and the

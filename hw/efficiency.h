@@ -34,6 +34,9 @@ struct DefaultEfficiencyOptions {
   // FlashAttention forward fraction of peak when unmeasured (FlashAttention-2 paper: 50–73% on A100;
   // 35% on H100 for FA2, 75% for FA3): 0.5.
   double attention = 0.50;
+  // Fused attention backward relative to its forward: FlashAttention-2 reaches up to 73% of the
+  // A100's peak forward and up to 63% backward (Dao 2023, abstract and §4.1): 0.63 / 0.73.
+  double attention_backward = 0.863;
   // Fraction of peak bandwidth a streaming kernel reaches when unmeasured (STREAM copy:
   // A100 0.79, H100 0.87, H200 0.84, B200 0.92 in hardware_reference.csv): 0.85.
   double memory = 0.85;

@@ -288,6 +288,29 @@ const LayerCosts& TrainModel::layer_costs(const TrainConfig& c) const {
   return cache_.emplace(key, compute_layer_costs(c)).first->second;
 }
 
+// fp8 training with per-tensor scaling (Micikevicius et al. 2022, "FP8 Formats for Deep
+// Learning", §4.3; TransformerEngine's and torchao's float8 linears): before a GEMM each bf16
+// operand is reduced for its absolute maximum, cast to fp8 and written transposed as well for the
+// other pass (cast-transpose): read 2 + read 2 + write 1 + write 1 = 6 bytes per element. The
+// forward casts the input (m × k) and the weight (k × n); the data-gradient GEMM casts the output
+// gradient (its m × k); the weight-gradient GEMM reuses the transposed copies. Memory-bound, and
+// absent from the GEMM rate.
+double TrainModel::fp8_cast_time(const hw::Op& op) const {
+  const bool wgrad = op.name.ends_with(".wgrad");
+  if (wgrad) return 0.0;
+  const double m = static_cast<double>(op.m), n = static_cast<double>(op.n), k = static_cast<double>(op.k);
+  const double b = static_cast<double>(std::max<int64_t>(1, op.batch));
+  const bool dgrad = op.name.ends_with(".dgrad");
+  const double elements = b * (dgrad ? m * k : m * k + k * n);
+  if (elements <= 0) return 0.0;
+  hw::Op cast;
+  cast.kind = hw::OpKind::kElementwise;
+  cast.dtype = DType::kBf16;
+  cast.bytes = 6.0 * elements;
+  cast.flops = 2.0 * elements;
+  return cost_.cost(cast).time_s * op.count;
+}
+
 LayerCosts TrainModel::compute_layer_costs(const TrainConfig& c) const {
   model::Layout L = c.layout;
   L.pp = 1;
@@ -335,6 +358,11 @@ LayerCosts TrainModel::compute_layer_costs(const TrainConfig& c) const {
     (fwd ? r.fwd : r.bwd) += t;
     (fwd ? r.ops_fwd : r.ops_bwd) += op.count;
     const bool core = n.starts_with("attn.core");
+    if (op.kind == hw::OpKind::kGemm && !core && op.dtype == DType::kFp8) {
+      const double cast = fp8_cast_time(op);
+      (fwd ? r.fwd : r.bwd) += cast;
+      (fwd ? r.ops_fwd : r.ops_bwd) += cast > 0 ? op.count : 0.0;
+    }
     if (op.kind == hw::OpKind::kGemm && !core) (fwd ? r.gemm_fwd : r.gemm_bwd) += t;
     if (core) (fwd ? r.attn_fwd : attn_bwd) += t;
     if (fwd) r.layer_fwd_flops += op.flops * op.count;

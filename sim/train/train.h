@@ -216,13 +216,15 @@ class TrainModel {
   static constexpr double kFragmentation = 0.08;  // caching-allocator allowance, fraction of tensors
   static constexpr double kBucketElements = 40e6; // gradient bucket (Megatron DDP default)
   // Contention: a collective running beside compute slows that compute by this fraction of the
-  // collective's overlapped time (NCCL channels take SMs; both stream through HBM). Fitted on the
-  // public at-scale set (docs/training.md, "Overlap").
-  static constexpr double kContention = 0.30;
+  // collective's overlapped time (NCCL channels take SMs; both stream through HBM): the mean
+  // slowdown of overlapped compute measured by Lee et al. 2025 (arXiv 2507.03114) on A100 and
+  // H100, 18.9% (docs/training.md, "Overlap").
+  static constexpr double kContention = 0.189;
 
  private:
   LayerCosts compute_layer_costs(const TrainConfig& c) const;
   double collective(hw::Collective k, double bytes, int group, int per_node) const;
+  double fp8_cast_time(const hw::Op& gemm) const;  // scaling and casting of an fp8 GEMM's operands
   // Memory of pipeline stage `index` holding `layers` layers (`rc_layers` fully recomputed) and
   // `dense` + `expert` parameters on one GPU (memory.cpp).
   MemoryBreakdown stage_memory(const TrainConfig& c, int index, double layers, double rc_layers, double dense,

@@ -54,6 +54,9 @@ Chart step_time_chart(const train::TrainResult* r, const std::string& empty_text
                   {"PP p2p", T.pp_comm, "#d4a6c8"},
                   {"bubble", T.bubble, "#e15759"},
                   {"DP comm", T.dp_comm, "#59a14f"},
+                  {"step tail", T.step_tail.exposed, "#8cd17d"},
+                  {"contention", T.contention, "#ff9d9a"},
+                  {"host", T.host, "#bab0ac"},
                   {"optimizer", T.optimizer, "#edc948"},
                   {"offload", T.offload, "#9c755f"}},
                  empty_text);

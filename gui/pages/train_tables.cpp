@@ -119,7 +119,10 @@ Table breakdown_table(const sim::Scenario& s, const train::TrainResult& r) {
   time_row("EP all-to-all", T.ep_comm, "expert all-to-all (exposed)");
   time_row("PP send/receive", T.pp_comm, "pipeline send/receive at fill and drain (and per microbatch without overlap.pp)");
   time_row("pipeline bubble", T.bubble, "fill and drain of the 1F1B schedule: (ΣT_i − max T_i)/v");
-  time_row("DP / ZeRO communication", T.dp_comm, "gradient reduction and ZeRO gathers beyond the backward pass");
+  time_row("DP / ZeRO communication", T.dp_comm, "gradient reduction and ZeRO/FSDP gathers not hidden behind compute (docs/training.md, Overlap)");
+  time_row("step tail", T.step_tail.exposed, "gradient-norm and loss all-reduces over every rank, exposed");
+  time_row("contention", T.contention, "compute slowed by collectives running beside it: κ × hidden communication");
+  time_row("host-bound passes", T.host, "what the host's kernel issue time adds beyond the GPU's");
   time_row("optimizer step", T.optimizer, "memory-bound pass over the GPU's (sharded) parameters and optimizer state");
   time_row("offload", T.offload, "host transfers and host optimizer, exposed");
   time_row("step", T.step, "the sum of the parts above");

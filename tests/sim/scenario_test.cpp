@@ -75,6 +75,47 @@ TEST(Scenario, LayoutThatCannotRunIsAConfigErrorWithLine) {
   }
 }
 
+// The overlap model's inputs (docs/training.md, "Inputs"): read into the configuration, and each
+// wrong value a one-line error at its line naming what was expected.
+TEST(Scenario, TrainingOverlapInputsAreReadAndCheckedAtTheirLine) {
+  const std::string head =
+      "model: llama-3.1-8b\nhardware: {cluster: dgx-h100-superpod}\ntrain:\n  gpus: 64\n"
+      "  parallel: {tp: 1, pp: 1, dp: 32, cp: 2, cp_kind: all-gather}\n  seq_len: 8192\n  global_batch: 64\n  zero: 3\n";
+  Scenario ok = parse_scenario(parse_yaml(head + "  shard_group: 8\n  reshard_after_forward: false\n  prefetch_depth: 2\n"
+                                                 "  framework: fsdp\n",
+                                          "s.yaml"),
+                               test::hardware(), test::models());
+  ASSERT_TRUE(ok.train.has_value());
+  EXPECT_EQ(ok.train->cp_kind, train::CpKind::kAllGather);
+  EXPECT_EQ(ok.train->shard_group, 8);
+  EXPECT_FALSE(ok.train->reshard_after_forward);
+  EXPECT_EQ(ok.train->prefetch_depth, 2);
+  EXPECT_EQ(ok.train->framework, train::Framework::kFsdp);
+  const std::pair<std::string, std::string> bad[] = {
+      {"  framework: jax\n", "s.yaml:9: "},
+      {"  prefetch_depth: 0\n", "s.yaml:9: "},
+      {"  prefetch_depth: 17\n", "s.yaml:9: "},
+      {"  shard_group: 3\n", "s.yaml:9: 'train.shard_group': expected a shard group that divides dp × cp = 64, found 3"},
+  };
+  for (const auto& [line, expected] : bad) {
+    try {
+      parse_scenario(parse_yaml(head + line, "s.yaml"), test::hardware(), test::models());
+      ADD_FAILURE() << line;
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(expected, 0), 0u) << e.what();
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    }
+  }
+  try {
+    parse_scenario(parse_yaml(std::string(head).replace(head.find("all-gather"), 10, "spiral"), "s.yaml"), test::hardware(),
+                   test::models());
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("s.yaml:5: ", 0), 0u) << e.what();
+    EXPECT_NE(std::string(e.what()).find("all-gather"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace fathom::sim
 
 namespace fathom::sim {

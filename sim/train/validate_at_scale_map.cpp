@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "hw/efficiency.h"
 #include "sim/model/params.h"
 
 namespace fathom::train::at_scale {
@@ -212,6 +213,14 @@ std::string map_llm_foundry(Row& r) {
   // Composer FSDP mixed precision: DEFAULT reduces gradients in fp32, PURE in bf16.
   t.grad_reduce_dtype = has(r.notes, "mixed-precision mode DEFAULT") ? DType::kFp32 : DType::kBf16;
   r.fp8 = has(r.notes, "amp_fp8");
+  // FlashAttention 1: MPT's flash attention of that time asks for flash-attn 1.0.3.post0
+  // (llmfoundry/models/layers/attention.py, flash_attn_fn) and its fp8 path for
+  // TransformerEngine, which requires flash-attn 1.0.6; FlashAttention-2 is about 2x faster than
+  // FlashAttention (Dao 2023, abstract and Fig. 4-6). The GPU's FlashAttention-2 rate is halved.
+  const double fa2 = r.c.gpu.measured.attention_bf16_flops ? *r.c.gpu.measured.attention_bf16_flops
+                                                           : hw::DefaultEfficiencyOptions{}.attention * r.c.gpu.peak(DType::kBf16);
+  r.c.gpu.measured.attention_bf16_flops = 0.5 * fa2;
+  r.map_notes.push_back("FlashAttention 1");
   r.c.candidates.push_back(t);
   return "";
 }

@@ -179,6 +179,10 @@ TEST(TrainValidationAtScale, RowsMapToTheLayoutAndGpuTheirNotesState) {
   EXPECT_EQ(mpt.gpu.name, "h100-sxm");
   EXPECT_EQ(mpt.cluster.nodes, 64);
   EXPECT_NEAR(mpt.measured_tokens_per_gpu, 1007, 0.5);
+  // FlashAttention 1 (MPT then required flash-attn 1.0.x): half the catalog's FlashAttention-2 rate.
+  ASSERT_TRUE(mpt.gpu.measured.attention_bf16_flops.has_value());
+  EXPECT_DOUBLE_EQ(*mpt.gpu.measured.attention_bf16_flops,
+                   0.5 * hardware().gpu("h100-sxm", "test").measured.attention_bf16_flops.value());
 
   // torchtitan, Llama 3.1 405B on 512 H100 (Table 5): FSDP 8 × TP 8 × PP 8, interleaved 1F1B
   // with 2 stages per rank, 126 layers split 15/16.../15, local batch 32 over 8 microbatches,

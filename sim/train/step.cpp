@@ -61,9 +61,12 @@ TrainResult TrainModel::evaluate(const TrainConfig& c, std::optional<double> tra
 
   // ---- per-layer times: TP and CP exchanges, exposed and hidden parts ----
   CommTerm tp_f{lc.tp_fwd, lc.tp_fwd}, tp_b{lc.tp_bwd, lc.tp_bwd};
-  if (c.overlap_tp) {  // userbuffers-style: TP collectives split and run beside the GEMMs
-    tp_f.exposed = exposed_beyond(lc.tp_fwd, lc.gemm_fwd);
-    tp_b.exposed = exposed_beyond(lc.tp_bwd, lc.gemm_bwd);
+  if (c.overlap_tp) {
+    // Userbuffers / async TP (Wang et al. 2023, §3): each collective is decomposed into tp ring
+    // steps, each overlapped with the GEMM on the chunk already received; the first step has no
+    // GEMM to hide behind, so at least 1/tp of the exchange stays exposed.
+    tp_f.exposed = std::max(lc.tp_fwd / t, exposed_beyond(lc.tp_fwd, lc.gemm_fwd));
+    tp_b.exposed = std::max(lc.tp_bwd / t, exposed_beyond(lc.tp_bwd, lc.gemm_bwd));
   }
   CommTerm cp_f{lc.cp_raw_fwd, lc.cp_fwd}, cp_b{lc.cp_raw_bwd, lc.cp_bwd};
   if (Lay.cp > 1 && c.cp_kind == CpKind::kAllGather && !Lay.cp_all_to_all) {

@@ -56,7 +56,7 @@ MemoryBreakdown TrainModel::stage_memory(const TrainConfig& c, int i, double lay
   double acts = inflight * per_mb;
   if (full_rc) acts += full_layer;  // the layer being recomputed
   if (i == 0) acts += inflight * tokens_mb * (act + (c.dropout ? 1.0 : 0.0)) * h * (Lay.sequence_parallel ? 1.0 / t : 1.0);
-  const double vocab_local = std::ceil(static_cast<double>(m_.vocab_size) / t);
+  const double vocab_local = std::ceil(static_cast<double>(padded_vocab_size(m_.vocab_size, c)) / t);
   if (i == p - 1) {
     // Logits of the vocabulary-parallel head: the 16-bit output and the fp32 softmax kept for
     // the cross-entropy backward.

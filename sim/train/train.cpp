@@ -53,6 +53,12 @@ Framework framework_of(const TrainConfig& c) {
   return c.zero >= 3 && c.layout.tp == 1 && c.layout.pp == 1 ? Framework::kFsdp : Framework::kMegatron;
 }
 
+int64_t padded_vocab_size(int64_t vocab, const TrainConfig& c) {
+  if (framework_of(c) != Framework::kMegatron) return vocab;
+  const int64_t unit = 128 * static_cast<int64_t>(std::max(1, c.layout.tp));
+  return (vocab + unit - 1) / unit * unit;
+}
+
 double optimizer_state_bytes(Optimizer o) {
   switch (o) {
     case Optimizer::kAdam: return 12.0;      // fp32 master, first and second moments
@@ -271,7 +277,8 @@ uint64_t shape_key(const TrainConfig& c) {
   k = (k << 12) | (static_cast<uint64_t>(L.ep) & 0xfff);
   k = (k << 20) | (static_cast<uint64_t>(c.microbatch) & 0xfffff);
   k = (k << 5) | (static_cast<uint64_t>(L.sequence_parallel) << 0) | (static_cast<uint64_t>(L.cp_all_to_all) << 1) |
-      (static_cast<uint64_t>(c.flash_attention) << 2);
+      (static_cast<uint64_t>(c.flash_attention) << 2) |
+      (static_cast<uint64_t>(framework_of(c) == Framework::kMegatron) << 3);  // vocabulary padding
   return k ^ (static_cast<uint64_t>(c.seq_len) * 0x9E3779B97F4A7C15ull);
 }
 }  // namespace
@@ -327,7 +334,13 @@ LayerCosts TrainModel::compute_layer_costs(const TrainConfig& c) const {
   o.recompute = Recompute::kNone;
   o.include_communication = true;
   o.include_optimizer = false;
-  const auto ops = model::build_ops(m_, model::Phase::kTrain, b, L, precision_, o);
+  const int64_t vocab = padded_vocab_size(m_.vocab_size, c);
+  std::optional<model::ModelSpec> padded;
+  if (vocab != m_.vocab_size) {
+    padded = m_;
+    padded->vocab_size = vocab;
+  }
+  const auto ops = model::build_ops(padded ? *padded : m_, model::Phase::kTrain, b, L, precision_, o);
   LayerCosts r;
   double attn_bwd = 0;
   for (const auto& op : ops) {

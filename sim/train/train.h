@@ -87,6 +87,11 @@ struct TrainConfig {
 // kAuto resolved for `c` (never returns kAuto).
 Framework framework_of(const TrainConfig& c);
 
+// The vocabulary a framework builds for `c`: Megatron-style pads it to a multiple of 128 × tp
+// (Megatron-LM --make-vocab-size-divisible-by 128, times the TP degree) so that the embedding and
+// the head split evenly; FSDP-style runs the checkpoint's vocabulary as it is.
+int64_t padded_vocab_size(int64_t vocab, const TrainConfig& c);
+
 // Why a configuration cannot run; `field` names the input at fault (e.g. "parallel.tp").
 struct Infeasible {
   std::string field;

@@ -209,5 +209,36 @@ TEST(TrainOverlap, AllGatherContextParallelismIsPricedAndExposed) {
   EXPECT_FALSE(tm.evaluate(c).feasible());
 }
 
+TEST(TrainOverlap, MegatronPadsTheVocabularyFsdpDoesNot) {
+  TrainConfig c;
+  c.layout.tp = 8;
+  EXPECT_EQ(padded_vocab_size(50257, c), 51200);  // GPT-2/3 tokenizer: 50 × 128 × 8
+  c.layout.tp = 1;
+  EXPECT_EQ(padded_vocab_size(50257, c), 50304);
+  EXPECT_EQ(padded_vocab_size(128256, c), 128256);  // Llama 3: already a multiple of 128
+  c.zero = 3;                                       // FSDP-style: the checkpoint's vocabulary
+  EXPECT_EQ(padded_vocab_size(50257, c), 50257);
+  c.framework = Framework::kMegatron;
+  EXPECT_EQ(padded_vocab_size(50257, c), 50304);
+  // The padded head costs what its rows cost: GPT-3 175B on tp 8 runs a 51,200-row head.
+  const hw::ClusterSpec& cl = hardware().cluster("dgx-h100-superpod-16k", "test");
+  const model::ModelSpec& m = *models().find("gpt-3-175b");
+  TrainModel tm = h100_model(m, cl);
+  TrainConfig g;
+  g.layout.tp = 8;
+  g.layout.pp = 8;
+  g.layout.dp = 4;
+  g.seq_len = 2048;
+  g.global_batch = 64;
+  g.recompute = model::Recompute::kFull;
+  TrainResult meg = tm.evaluate(g);
+  g.framework = Framework::kFsdp;  // same layout, vocabulary as in the checkpoint
+  TrainResult raw = tm.evaluate(g);
+  ASSERT_TRUE(meg.feasible() && raw.feasible());
+  const double head_flops_per_token = 6.0 * static_cast<double>(m.hidden_size) * (51200.0 - 50257.0);
+  EXPECT_NEAR(meg.model_flops_per_step - raw.model_flops_per_step, head_flops_per_token * meg.tokens_per_step,
+              0.02 * head_flops_per_token * meg.tokens_per_step);
+}
+
 }  // namespace
 }  // namespace fathom::train

@@ -131,6 +131,22 @@ TEST(TrainValidationAtScale, GroupSummariesAgreeWithTheirRows) {
   for (const char* dim : kTagDimensions) EXPECT_EQ(per_dimension[dim], t.rows.size()) << dim;
 }
 
+// Where the model stands on the public runs (docs/validation.md, "Current numbers"): a bound
+// just above today's figures, so that a change that loses accuracy fails here. The issue's
+// target (7% per source) is not reached yet; tighten these as the model improves.
+TEST(TrainValidationAtScale, AccuracyDoesNotRegress) {
+  SKIP_WITHOUT_AT_SCALE();
+  const ValidationTable& t = at_scale_table();
+  std::printf("at-scale: %zu rows, median |error| %.1f%%\n", t.rows.size(), 100 * t.median_abs_error);
+  EXPECT_LT(t.median_abs_error, 0.165);  // 15.0% now (31.3% before the overlap model)
+  const std::map<std::string, double> bound = {{"llm-foundry", 0.13}, {"bigscience", 0.18}, {"torchtitan", 0.42}, {"megascale", 0.36}};
+  for (const auto& g : t.groups) {
+    if (g.dimension != "source" || !bound.count(g.group)) continue;
+    std::printf("  %-12s %3zu rows  median |error| %5.1f%%\n", g.group.c_str(), g.rows, 100 * g.median_abs_error);
+    EXPECT_LT(g.median_abs_error, bound.at(g.group)) << g.group;
+  }
+}
+
 TEST(TrainValidationAtScale, BuiltModelsHaveTheStatedParameterCounts) {
   SKIP_WITHOUT_AT_SCALE();
   const auto cases = map_at_scale(at_scale_csv(), hardware(), models());

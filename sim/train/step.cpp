@@ -119,34 +119,38 @@ TrainResult TrainModel::evaluate(const TrainConfig& c, std::optional<double> tra
   // across HSDP replicas), every microbatch. Gathers prefetch ahead of compute, so in steady state
   // a layer costs max(compute, communication); the first gather of each pass and the last
   // reduction cannot hide. The root unit (embedding, head, final norm) is gathered first and
-  // reduced last.
+  // reduced last. One layer's gather, reduce-scatter and replica all-reduce: alike on every stage, priced once.
+  const bool sharded = c.zero >= 3 && dpg > 1;
+  const double layer_ag = !sharded ? 0.0
+                                   : collective(hw::Collective::kAllGather, layer_dense * wb, shard, shard_per_node) +
+                                         collective(hw::Collective::kAllGather, layer_expert * wb, eshard, 1);
+  const double layer_rs = !sharded ? 0.0
+                                   : collective(hw::Collective::kReduceScatter, layer_dense * grad_b, shard, shard_per_node) +
+                                         collective(hw::Collective::kReduceScatter, layer_expert * grad_b, eshard, 1);
+  const double layer_ar =
+      sharded && replicas > 1
+          ? collective(hw::Collective::kAllReduce, (layer_dense / shard + layer_expert / eshard) * grad_b, replicas, 1)
+          : 0.0;
   auto sharded_comm = [&](Stage& s) {
-    if (c.zero < 3 || dpg <= 1) return;
+    if (!sharded) return;
     const double L = s.layers;
-    const double ag = collective(hw::Collective::kAllGather, layer_dense * wb, shard, shard_per_node) +
-                      collective(hw::Collective::kAllGather, layer_expert * wb, eshard, 1);
-    const double rs = collective(hw::Collective::kReduceScatter, layer_dense * grad_b, shard, shard_per_node) +
-                      collective(hw::Collective::kReduceScatter, layer_expert * grad_b, eshard, 1);
-    const double ar = replicas > 1 ? collective(hw::Collective::kAllReduce, (layer_dense / shard + layer_expert / eshard) * grad_b,
-                                                replicas, 1)
-                                   : 0.0;
     const double root = std::max(0.0, s.dense - L * layer_dense);
     const double ag_root = collective(hw::Collective::kAllGather, root * wb, shard, shard_per_node);
     const double rs_root = collective(hw::Collective::kReduceScatter, root * grad_b, shard, shard_per_node) +
                            (replicas > 1 ? collective(hw::Collective::kAllReduce, root / shard * grad_b, replicas, 1) : 0.0);
-    const double bwd_ag = c.reshard_after_forward ? ag : 0.0;
-    s.gather.total = ag_root + L * ag + L * bwd_ag;
-    s.grad.total = L * (rs + ar) + rs_root;
+    const double bwd_ag = c.reshard_after_forward ? layer_ag : 0.0;
+    s.gather.total = ag_root + L * layer_ag + L * bwd_ag;
+    s.grad.total = L * (layer_rs + layer_ar) + rs_root;
     if (!overlap) {
       s.gather.exposed = s.gather.total;
       s.grad.exposed = s.grad.total;
     } else {
       const double f = s.F / std::max(1.0, L), b = (s.B + s.R) / std::max(1.0, L);
-      s.gather.exposed = ag_root + ag + std::max(0.0, L - 1.0) * exposed_beyond(ag, f) + bwd_ag;
+      s.gather.exposed = ag_root + layer_ag + std::max(0.0, L - 1.0) * exposed_beyond(layer_ag, f) + bwd_ag;
       // Backward: the gather of the layer before and the reduction of the layer after share the
       // network while a layer's backward runs.
-      const double back = std::max(0.0, L - 1.0) * exposed_beyond(bwd_ag + rs + ar, b);
-      s.grad.exposed = back + rs + ar + rs_root;
+      const double back = std::max(0.0, L - 1.0) * exposed_beyond(bwd_ag + layer_rs + layer_ar, b);
+      s.grad.exposed = back + layer_rs + layer_ar + rs_root;
     }
     s.zero3 = s.gather.exposed + s.grad.exposed + kappa * (s.gather.overlapped() + s.grad.overlapped());
   };

@@ -53,10 +53,13 @@ Framework framework_of(const TrainConfig& c) {
   return c.zero >= 3 && c.layout.tp == 1 && c.layout.pp == 1 ? Framework::kFsdp : Framework::kMegatron;
 }
 
-int64_t padded_vocab_size(int64_t vocab, const TrainConfig& c) {
-  if (framework_of(c) != Framework::kMegatron) return vocab;
-  const int64_t unit = 128 * static_cast<int64_t>(std::max(1, c.layout.tp));
+int64_t megatron_padded_vocab(int64_t vocab, int tp) {
+  const int64_t unit = 128 * static_cast<int64_t>(std::max(1, tp));
   return (vocab + unit - 1) / unit * unit;
+}
+
+int64_t padded_vocab_size(int64_t vocab, const TrainConfig& c) {
+  return framework_of(c) == Framework::kMegatron ? megatron_padded_vocab(vocab, c.layout.tp) : vocab;
 }
 
 double optimizer_state_bytes(Optimizer o) {

@@ -91,6 +91,8 @@ Framework framework_of(const TrainConfig& c);
 // (Megatron-LM --make-vocab-size-divisible-by 128, times the TP degree) so that the embedding and
 // the head split evenly; FSDP-style runs the checkpoint's vocabulary as it is.
 int64_t padded_vocab_size(int64_t vocab, const TrainConfig& c);
+// Megatron-LM's padding alone: `vocab` rounded up to a multiple of 128 × tp.
+int64_t megatron_padded_vocab(int64_t vocab, int tp);
 
 // Why a configuration cannot run; `field` names the input at fault (e.g. "parallel.tp").
 struct Infeasible {

@@ -117,11 +117,6 @@ model::Precision fp16() {
   return p;
 }
 
-// Megatron pads the vocabulary to a multiple of 128 × tp.
-int64_t padded_vocab(int64_t vocab, int tp) {
-  const int64_t unit = 128 * static_cast<int64_t>(tp);
-  return (vocab + unit - 1) / unit * unit;
-}
 
 std::string layout_text(const TrainConfig& c) {
   std::string s = fmt::format("tp{} pp{} dp{} mb{}", c.layout.tp, c.layout.pp, c.layout.dp, c.microbatch);
@@ -227,7 +222,7 @@ ValidationTable validate_vtrain(const std::string& dir, const hw::HardwareCatalo
                 pp = static_cast<int>(csv.number(i, c_pp));
       const int per_node = static_cast<int>(std::min<int64_t>(gpus, 8));
       hw::ClusterSpec cl = hw::make_cluster(gpu, static_cast<int>((gpus + 7) / 8), per_node);
-      model::ModelSpec m = gpt_model(fmt::format("gpt-h{}-l{}", h, l), l, h, a, padded_vocab(50257, tp), s);
+      model::ModelSpec m = gpt_model(fmt::format("gpt-h{}-l{}", h, l), l, h, a, megatron_padded_vocab(50257, tp), s);
       TrainModel tm(m, gpu, cl, fp16(), {}, hw::CollectiveAlgo::kAuto, 0, gpu.calibrated_profile);
       TrainConfig c = megatron_2021_config();
       c.layout.tp = tp;

@@ -136,7 +136,12 @@ for sig in INT TERM; do
   d="$tmp/sig$sig" && mkdir "$d"
   "$FATHOM" serve "$tmp/long.yaml" -o "$d/out.txt" --requests-out "$d/req.csv" --db "$d/run.sqlite" > /dev/null 2> "$d/e" &
   pid=$!
-  sleep 1
+  # Signalled once the run has staged its first file (the handlers are installed by then).
+  for _ in $(seq 1 600); do
+    [ -n "$(ls -A "$d" | grep -vx e)" ] || ! kill -0 $pid 2> /dev/null && break
+    sleep 0.1
+  done
+  sleep 0.2
   start=$(date +%s%N)
   kill -"$sig" $pid
   wait $pid; rc=$?

@@ -17,3 +17,15 @@ expect_error() {  # name, pattern, command...
   [ "$rc" = 2 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -q -- "$pat" "$tmp/err"
   check "$name (rc $rc: $(head -c 200 "$tmp/err"))" $?
 }
+# `wait_for FILE PATTERN PID`: waits (up to 10 minutes) until FILE has a line matching PATTERN
+# while process PID runs; status 1 if PID ended first. A signal sent after it lands in the run
+# phase it means to test, however slow the start-up (a sanitized build on a busy machine).
+wait_for() {  # file, pattern, pid
+  local i
+  for i in $(seq 1 6000); do
+    grep -q -- "$2" "$1" 2> /dev/null && return 0
+    kill -0 "$3" 2> /dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}

@@ -78,9 +78,10 @@ plans=$(sqlite3 "$db" "select count(*) from plans where kind = 'serve'")
 check "each run stores its plan" $?
 
 # SIGINT: exit 130, nothing on standard output.
-"$FATHOM" plan serve "$PLAN" --progress none --db "$tmp/int.sqlite" > "$tmp/int.out" 2> "$tmp/int.err" &
+# The signal goes once the first simulator run is reported, so that it lands inside the plan.
+"$FATHOM" plan serve "$PLAN" --progress jsonl --db "$tmp/int.sqlite" > "$tmp/int.out" 2> "$tmp/int.err" &
 pid=$!
-sleep 0.5
+wait_for "$tmp/int.err" '"done":' "$pid"; check "SIGINT: the plan reports progress before the signal" $?
 kill -INT "$pid"
 wait "$pid"
 rc=$?

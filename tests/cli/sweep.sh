@@ -111,9 +111,10 @@ dups=$(sqlite3 "$tmp/k.db" "SELECT COUNT(*) - COUNT(DISTINCT point) FROM sweep_p
 echo "resume: $kills kills with -9, then a full run; $(sqlite3 "$tmp/k.db" 'SELECT COUNT(*) FROM sweep_points') of $points points stored, $dups stored twice; export $(cmp -s "$tmp/ref.csv" "$tmp/k.csv" && echo identical || echo DIFFERENT) to the uninterrupted run ($(wc -l < "$tmp/ref.csv") lines)"
 
 # SIGINT: stops after the batch under way, exit 130, database closed (no -wal), resumable.
-"$FATHOM" sweep "$tmp/serve.yaml" --db "$tmp/i.db" --jobs 2 --progress none > /dev/null 2> "$tmp/i.err" &
+# The signal goes once the first batch is stored (its progress line): later batches remain.
+"$FATHOM" sweep "$tmp/serve.yaml" --db "$tmp/i.db" --jobs 2 --progress jsonl > /dev/null 2> "$tmp/i.err" &
 pid=$!
-sleep 0.5
+wait_for "$tmp/i.err" '"done":' "$pid"; check "SIGINT: the sweep reports its first batch before the signal" $?
 kill -INT "$pid"
 wait "$pid"
 rc=$?

@@ -41,7 +41,7 @@ json config_json(const train::TrainConfig& c) {
               {"offload_optimizer", c.offload_optimizer}, {"offload_activations", c.offload_activations},
               {"overlap", {{"tp", c.overlap_tp}, {"dp", c.overlap_dp}, {"pp", c.overlap_pp}}},
               {"flash_attention", c.flash_attention}, {"dropout", c.dropout}, {"grad_reduce", to_string(c.grad_reduce_dtype)},
-              {"host_overhead_per_op_s", c.host_overhead_per_op_s}, {"framework", train::to_string(train::framework_of(c))},
+              {"host_overhead_per_op_s", c.host_overhead_per_op_s}, {"loop_efficiency", c.loop_efficiency}, {"framework", train::to_string(train::framework_of(c))},
               {"shard_group", c.shard_group}, {"reshard_after_forward", c.reshard_after_forward},
               {"prefetch_depth", c.prefetch_depth}};
 }

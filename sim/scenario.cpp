@@ -72,7 +72,7 @@ YamlNode node_for(const YamlNode& sec, const std::string& field) {
 TrainSection parse_train_section(const YamlNode& tr, const Scenario& s, int64_t total_gpus) {
   tr.expect_keys({"gpus", "parallel", "seq_len", "global_batch", "global_batch_tokens", "microbatch", "recompute", "zero", "fsdp",
                   "optimizer", "offload", "overlap", "flash_attention", "dropout", "grad_reduce", "host_overhead", "tokens",
-                  "shard_group", "reshard_after_forward", "prefetch_depth", "framework"});
+                  "shard_group", "reshard_after_forward", "prefetch_depth", "framework", "loop_efficiency"});
   TrainSection ts;
   ts.layout = parse_layout(tr, s.cluster.gpus_per_node, true);
   ts.dp_given = tr.at("parallel").has("dp");
@@ -164,6 +164,7 @@ TrainSection parse_train_section(const YamlNode& tr, const Scenario& s, int64_t 
   if (auto ho = tr.find("host_overhead")) {
     ts.host_overhead_per_op_s = ho->is_scalar() && ho->as_string() == "0" ? 0.0 : ho->as_quantity(Dimension::kTime);
   }
+  if (auto le = tr.find("loop_efficiency")) ts.loop_efficiency = le->as_positive_number();
   if (auto bad = train::check_config(s.model, ts, ts.gpus)) {
     const YamlNode n = node_for(tr, bad->field);
     throw ConfigError(n.where(), "'" + tr.path() + "." + bad->field + "': " + bad->reason);

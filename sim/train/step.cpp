@@ -286,7 +286,7 @@ TrainResult TrainModel::evaluate(const TrainConfig& c, std::optional<double> tra
     op.bytes = opt_params * (2.0 * state_b + 2.0 * main_grad_b + wb);
     op.flops = 12.0 * opt_params;
     op.dtype = DType::kFp32;
-    T.optimizer = cost_.cost(op).time_s;
+    T.optimizer = cost_.cost(op).time_s / c.loop_efficiency;
   }
 
   // ---- memory per stage ----

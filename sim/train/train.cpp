@@ -1,6 +1,7 @@
 #include "sim/train/train.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <stdexcept>
 
@@ -163,6 +164,9 @@ std::optional<Infeasible> check_config(const model::ModelSpec& m, const TrainCon
   if (c.prefetch_depth < 1 || c.prefetch_depth > 16) {
     return bad("prefetch_depth", fmt::format("expected a prefetch depth from 1 to 16, found {}", c.prefetch_depth));
   }
+  if (!(c.loop_efficiency > 0 && c.loop_efficiency <= 1)) {
+    return bad("loop_efficiency", fmt::format("expected a loop efficiency above 0 and at most 1, found {}", c.loop_efficiency));
+  }
   if (L.cp_all_to_all && c.cp_kind == CpKind::kAllGather) {
     return bad("parallel.cp_kind", "expected one context-parallel kind, found both all-to-all and all-gather");
   }
@@ -286,13 +290,17 @@ uint64_t shape_key(const TrainConfig& c) {
 }
 }  // namespace
 
+size_t TrainModel::CacheKeyHash::operator()(const CacheKey& k) const {
+  return static_cast<size_t>(k.shape ^ (std::bit_cast<uint64_t>(k.loop_efficiency) * 0xC2B2AE3D27D4EB4Full));
+}
+
 const LayerCosts& TrainModel::layer_costs(const TrainConfig& c) const {
   if (c.cp_kind == CpKind::kAllToAll && !c.layout.cp_all_to_all) {
     TrainConfig a = c;  // the ops builder knows all-to-all context parallelism by the layout flag
     a.layout.cp_all_to_all = true;
     return layer_costs(a);
   }
-  const uint64_t key = shape_key(c);
+  const CacheKey key{shape_key(c), c.loop_efficiency};
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   return cache_.emplace(key, compute_layer_costs(c)).first->second;
@@ -347,7 +355,9 @@ LayerCosts TrainModel::compute_layer_costs(const TrainConfig& c) const {
   LayerCosts r;
   double attn_bwd = 0;
   for (const auto& op : ops) {
-    const double t = cost_.cost(op).time_s * op.count;
+    // Kernels run at the loop's sustained rate; collectives keep their own (hw/collective.h).
+    const double rate = op.kind == hw::OpKind::kCollective ? 1.0 : c.loop_efficiency;
+    const double t = cost_.cost(op).time_s * op.count / rate;
     const bool fwd = op.pass == hw::Pass::kForward;
     const std::string& n = op.name;
     const bool first = n.starts_with("embedding") || n.starts_with("encoder.");
@@ -375,7 +385,7 @@ LayerCosts TrainModel::compute_layer_costs(const TrainConfig& c) const {
     (fwd ? r.ops_fwd : r.ops_bwd) += op.count;
     const bool core = n.starts_with("attn.core");
     if (op.kind == hw::OpKind::kGemm && !core && op.dtype == DType::kFp8) {
-      const double cast = fp8_cast_time(op);
+      const double cast = fp8_cast_time(op) / c.loop_efficiency;
       (fwd ? r.fwd : r.bwd) += cast;
       (fwd ? r.ops_fwd : r.ops_bwd) += cast > 0 ? op.count : 0.0;
     }

@@ -82,7 +82,7 @@ TEST(Scenario, TrainingOverlapInputsAreReadAndCheckedAtTheirLine) {
       "model: llama-3.1-8b\nhardware: {cluster: dgx-h100-superpod}\ntrain:\n  gpus: 64\n"
       "  parallel: {tp: 1, pp: 1, dp: 32, cp: 2, cp_kind: all-gather}\n  seq_len: 8192\n  global_batch: 64\n  zero: 3\n";
   Scenario ok = parse_scenario(parse_yaml(head + "  shard_group: 8\n  reshard_after_forward: false\n  prefetch_depth: 2\n"
-                                                 "  framework: fsdp\n",
+                                                 "  framework: fsdp\n  loop_efficiency: 0.85\n",
                                           "s.yaml"),
                                test::hardware(), test::models());
   ASSERT_TRUE(ok.train.has_value());
@@ -91,10 +91,14 @@ TEST(Scenario, TrainingOverlapInputsAreReadAndCheckedAtTheirLine) {
   EXPECT_FALSE(ok.train->reshard_after_forward);
   EXPECT_EQ(ok.train->prefetch_depth, 2);
   EXPECT_EQ(ok.train->framework, train::Framework::kFsdp);
+  EXPECT_DOUBLE_EQ(ok.train->loop_efficiency, 0.85);
   const std::pair<std::string, std::string> bad[] = {
       {"  framework: jax\n", "s.yaml:9: "},
       {"  prefetch_depth: 0\n", "s.yaml:9: "},
       {"  prefetch_depth: 17\n", "s.yaml:9: "},
+      {"  loop_efficiency: 0\n", "s.yaml:9: "},
+      {"  loop_efficiency: fast\n", "s.yaml:9: "},
+      {"  loop_efficiency: 1.2\n", "s.yaml:9: 'train.loop_efficiency': expected a loop efficiency above 0 and at most 1, found 1.2"},
       {"  shard_group: 3\n", "s.yaml:9: 'train.shard_group': expected a shard group that divides dp × cp = 64, found 3"},
   };
   for (const auto& [line, expected] : bad) {

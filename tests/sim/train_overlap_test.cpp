@@ -2,8 +2,10 @@
 // hidden and exposed; faster scale-out links shrink what ZeRO-3/FSDP and data parallelism expose;
 // hidden collectives slow the compute beside them; interleaving with uneven end stages keeps the
 // interleaved bubble (Llama 3 405B's layout on 16,384 H100).
+// The loop efficiency divides kernel times and no collective.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 
 #include "catalog_fixture.h"
@@ -238,6 +240,54 @@ TEST(TrainOverlap, MegatronPadsTheVocabularyFsdpDoesNot) {
   const double head_flops_per_token = 6.0 * static_cast<double>(m.hidden_size) * (51200.0 - 50257.0);
   EXPECT_NEAR(meg.model_flops_per_step - raw.model_flops_per_step, head_flops_per_token * meg.tokens_per_step,
               0.02 * head_flops_per_token * meg.tokens_per_step);
+}
+
+// The loop efficiency (docs/training.md, "Loop efficiency") divides every kernel time and no
+// collective: halving it doubles forward, backward and the optimizer step and leaves each TP
+// collective whole as it was. Evaluated one after the other on the same model, so the memoised
+// layer costs must tell the two apart.
+TEST(TrainLoopEfficiency, DividesKernelTimesAndLeavesCollectivesAlone) {
+  const hw::ClusterSpec& cl = hardware().cluster("dgx-h100-superpod-16k", "test");
+  TrainModel tm = h100_model(*models().find("llama-3.1-8b"), cl);
+  TrainConfig one = megatron_config();
+  one.loop_efficiency = 1.0;
+  TrainConfig half = one;
+  half.loop_efficiency = 0.5;
+  const TrainResult a = tm.evaluate(one), b = tm.evaluate(half), d = tm.evaluate(megatron_config());
+  ASSERT_TRUE(a.feasible() && b.feasible() && d.feasible());
+  std::printf("loop efficiency 1 -> 0.5: forward %.4f -> %.4f s, backward %.4f -> %.4f s, TP whole %.4f -> %.4f s\n",
+              a.time.forward, b.time.forward, a.time.backward, b.time.backward, a.time.tp.total, b.time.tp.total);
+  // Per layer every kernel doubles and every collective stays; the step's forward and backward
+  // also hold the embedding's and head's collectives, so they grow a little less than twice.
+  const LayerCosts la = tm.layer_costs(one), lb = tm.layer_costs(half), ld = tm.layer_costs(megatron_config());
+  EXPECT_NEAR(lb.fwd / la.fwd, 2.0, 1e-12);
+  EXPECT_NEAR(lb.bwd / la.bwd, 2.0, 1e-12);
+  EXPECT_NEAR(lb.gemm_fwd / la.gemm_fwd, 2.0, 1e-12);
+  EXPECT_NEAR(lb.attn_bwd / la.attn_bwd, 2.0, 1e-12);
+  EXPECT_NEAR(ld.fwd * kDefaultLoopEfficiency, la.fwd, 1e-12 * la.fwd);  // the default, 0.92
+  EXPECT_GT(la.tp_fwd, 0.0);
+  EXPECT_DOUBLE_EQ(lb.tp_fwd, la.tp_fwd);
+  EXPECT_DOUBLE_EQ(lb.tp_bwd, la.tp_bwd);
+  EXPECT_GT(b.time.forward / a.time.forward, 1.95);
+  EXPECT_LT(b.time.forward / a.time.forward, 2.0);
+  EXPECT_NEAR(b.time.optimizer / a.time.optimizer, 2.0, 1e-12);
+  EXPECT_GT(a.time.tp.total, 0.0);
+  EXPECT_DOUBLE_EQ(b.time.tp.total, a.time.tp.total);
+  EXPECT_GT(b.time.step, a.time.step);
+}
+
+TEST(TrainLoopEfficiency, OutsideZeroToOneIsRefusedNamingTheField) {
+  const model::ModelSpec& m = *models().find("llama-3.1-8b");
+  for (double v : {0.0, -0.5, 1.5, std::nan("")}) {
+    TrainConfig c = megatron_config();
+    c.loop_efficiency = v;
+    const auto bad = check_config(m, c, c.gpus());
+    ASSERT_TRUE(bad.has_value()) << v;
+    EXPECT_EQ(bad->field, "loop_efficiency");
+  }
+  TrainConfig c = megatron_config();
+  c.loop_efficiency = 1.0;
+  EXPECT_FALSE(check_config(m, c, c.gpus()).has_value());
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ namespace {
 using test::hardware;
 using test::models;
 
-TEST(TrainValidation, MegatronTable1WithinTenPercent) {
+TEST(TrainValidation, MegatronTable1WithinSevenPercent) {
   ValidationTable t = validate_megatron(data_dir() + "/validation/megatron_table1.csv", hardware());
   std::printf("%-12s %-22s %9s %9s %8s\n", "model", "layout", "measured", "predicted", "error");
   for (const auto& r : t.rows) {
@@ -30,10 +30,11 @@ TEST(TrainValidation, MegatronTable1WithinTenPercent) {
   }
   std::printf("median |error| %.1f%%, max %.1f%%\n", 100 * t.median_abs_error, 100 * t.max_abs_error);
   ASSERT_EQ(t.rows.size(), 10u);
-  EXPECT_LE(t.median_abs_error, 0.10);
+  EXPECT_LE(t.median_abs_error, 0.07);  // 1.7% (the loop efficiency is fitted here: its signed median is 0)
+  EXPECT_LE(t.max_abs_error, 0.07);     // 5.2%
 }
 
-TEST(TrainValidation, VTrainIterationTimesWithinTwelvePercent) {
+TEST(TrainValidation, VTrainIterationTimesWithinSevenPercent) {
   const std::string dir = FATHOM_VTRAIN_DIR;
   if (!std::filesystem::exists(dir + "/ground_truth_single.csv")) GTEST_SKIP() << "vTrain files absent: " << dir;
   ValidationTable t = validate_vtrain(dir, hardware());
@@ -46,7 +47,7 @@ TEST(TrainValidation, VTrainIterationTimesWithinTwelvePercent) {
   std::printf("%zu rows (every 50th shown): median |error| %.1f%%, mean %.1f%%\n", t.rows.size(), 100 * t.median_abs_error,
               100 * t.mean_abs_error);
   EXPECT_EQ(t.rows.size(), 1549u);
-  EXPECT_LE(t.median_abs_error, 0.12);
+  EXPECT_LE(t.median_abs_error, 0.07);  // 6.4% (held out from the loop efficiency's fit)
 }
 
 // The public at-scale set lives beside the project (../shared/validation, data_dir() is
@@ -138,8 +139,9 @@ TEST(TrainValidationAtScale, AccuracyDoesNotRegress) {
   SKIP_WITHOUT_AT_SCALE();
   const ValidationTable& t = at_scale_table();
   std::printf("at-scale: %zu rows, median |error| %.1f%%\n", t.rows.size(), 100 * t.median_abs_error);
-  EXPECT_LT(t.median_abs_error, 0.165);  // 15.0% now (31.3% before the overlap model)
-  const std::map<std::string, double> bound = {{"llm-foundry", 0.13}, {"bigscience", 0.18}, {"torchtitan", 0.42}, {"megascale", 0.36}};
+  // 11.4% now (31.3% before the overlap model, 15.0% before the loop efficiency)
+  EXPECT_LT(t.median_abs_error, 0.125);
+  const std::map<std::string, double> bound = {{"llm-foundry", 0.11}, {"bigscience", 0.09}, {"torchtitan", 0.33}, {"megascale", 0.26}};
   for (const auto& g : t.groups) {
     if (g.dimension != "source" || !bound.count(g.group)) continue;
     std::printf("  %-12s %3zu rows  median |error| %5.1f%%\n", g.group.c_str(), g.rows, 100 * g.median_abs_error);

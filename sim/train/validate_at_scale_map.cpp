@@ -201,8 +201,16 @@ bool apply_recompute(Row& r, TrainConfig& t, int64_t stage_layers) {
   return true;
 }
 
-}  // namespace
+// A run on FlashAttention 1: FlashAttention-2 is about 2x faster than FlashAttention (Dao 2023,
+// abstract and Fig. 4-6), so the GPU's FlashAttention-2 rate is halved.
+void use_flash_attention_1(Row& r) {
+  const double fa2 = r.c.gpu.measured.attention_bf16_flops ? *r.c.gpu.measured.attention_bf16_flops
+                                                           : hw::DefaultEfficiencyOptions{}.attention * r.c.gpu.peak(DType::kBf16);
+  r.c.gpu.measured.attention_bf16_flops = 0.5 * fa2;
+  r.map_notes.push_back("FlashAttention 1");
+}
 
+}  // namespace
 
 std::string map_llm_foundry(Row& r) {
   r.c.model = mpt_model(r.c.label, r.L, r.h, r.H, r.s);
@@ -215,12 +223,8 @@ std::string map_llm_foundry(Row& r) {
   r.fp8 = has(r.notes, "amp_fp8");
   // FlashAttention 1: MPT's flash attention of that time asks for flash-attn 1.0.3.post0
   // (llmfoundry/models/layers/attention.py, flash_attn_fn) and its fp8 path for
-  // TransformerEngine, which requires flash-attn 1.0.6; FlashAttention-2 is about 2x faster than
-  // FlashAttention (Dao 2023, abstract and Fig. 4-6). The GPU's FlashAttention-2 rate is halved.
-  const double fa2 = r.c.gpu.measured.attention_bf16_flops ? *r.c.gpu.measured.attention_bf16_flops
-                                                           : hw::DefaultEfficiencyOptions{}.attention * r.c.gpu.peak(DType::kBf16);
-  r.c.gpu.measured.attention_bf16_flops = 0.5 * fa2;
-  r.map_notes.push_back("FlashAttention 1");
+  // TransformerEngine, which requires flash-attn 1.0.6.
+  use_flash_attention_1(r);
   r.c.candidates.push_back(t);
   return "";
 }
@@ -326,6 +330,11 @@ std::string map_megatron(Row& r, const model::ModelCatalog& models) {
     // MegaScale Table 1: GPT-style 175B (h 12288, 128 heads) and 530B, vocabulary 64000.
     r.c.model = gpt_model(r.c.label, r.L, r.h, r.H, 64000, r.s);
     r.c.model.source = "Jiang et al. MegaScale, NSDI 2024 (arXiv 2402.15627v1) Table 1";
+    // The baseline commit 285068c8 is the merge of FlashAttention into Megatron-LM (January
+    // 2023): `--use-flash-attn` calls flash-attn 1's flash_attn_unpadded_func (its help cites
+    // arXiv 2205.14135), and FlashAttention-2, which MegaScale lists among its own operator
+    // changes, came in July 2023. The fastest attention that baseline could run is FlashAttention 1.
+    use_flash_attention_1(r);
   }
   TrainConfig& base = r.base;
   // bf16 with fp32 gradient reduction (Megatron sets accumulate_allreduce_grads_in_fp32 for
@@ -333,6 +342,13 @@ std::string map_megatron(Row& r, const model::ModelCatalog& models) {
   base.framework = Framework::kMegatron;
   base.grad_reduce_dtype = DType::kFp32;
   base.dropout = !nemotron;  // Megatron-LM's default dropout 0.1; neither row states it
+  if (!nemotron) {
+    // Nor could the baseline overlap its data-parallel or pipeline communication: Megatron-LM
+    // added --overlap-p2p-communication in May 2023 (f9283c5a) and --overlap-grad-reduce in August
+    // 2023 (2d5220a4), after 285068c8; gradients were reduced after the backward pass.
+    base.overlap_dp = false;
+    base.overlap_pp = false;
+  }
   static const std::regex virtual_re(R"(interleaved with ([0-9]+) virtual stages)");
   std::vector<int> vs;
   if (auto stated_v = first_number(r.notes, virtual_re)) {

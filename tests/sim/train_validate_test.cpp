@@ -139,9 +139,9 @@ TEST(TrainValidationAtScale, AccuracyDoesNotRegress) {
   SKIP_WITHOUT_AT_SCALE();
   const ValidationTable& t = at_scale_table();
   std::printf("at-scale: %zu rows, median |error| %.1f%%\n", t.rows.size(), 100 * t.median_abs_error);
-  // 11.4% now (31.3% before the overlap model, 15.0% before the loop efficiency)
+  // 11.3% now (31.3% before the overlap model, 15.0% before the loop efficiency)
   EXPECT_LT(t.median_abs_error, 0.125);
-  const std::map<std::string, double> bound = {{"llm-foundry", 0.11}, {"bigscience", 0.09}, {"torchtitan", 0.33}, {"megascale", 0.26}};
+  const std::map<std::string, double> bound = {{"llm-foundry", 0.11}, {"bigscience", 0.09}, {"torchtitan", 0.33}, {"megascale", 0.19}};
   for (const auto& g : t.groups) {
     if (g.dimension != "source" || !bound.count(g.group)) continue;
     std::printf("  %-12s %3zu rows  median |error| %5.1f%%\n", g.group.c_str(), g.rows, 100 * g.median_abs_error);
@@ -256,9 +256,16 @@ TEST(TrainValidationAtScale, RowsMapToTheLayoutAndGpuTheirNotesState) {
     EXPECT_EQ(c.layout.pp, 8);
     EXPECT_EQ(c.layout.dp, 192);
     EXPECT_EQ(c.virtual_stages, 6);
+    EXPECT_FALSE(c.overlap_dp);  // --overlap-grad-reduce and --overlap-p2p-communication came later
+    EXPECT_FALSE(c.overlap_pp);
+    EXPECT_FALSE(c.overlap_tp);
   }
   EXPECT_EQ(ms.gpu.name, "a100-sxm-80gb");
   EXPECT_EQ(ms.model.vocab_size, 64000);
+  // Its commit (285068c8) offers FlashAttention 1 only: half the catalog's FlashAttention-2 rate.
+  ASSERT_TRUE(ms.gpu.measured.attention_bf16_flops.has_value());
+  EXPECT_DOUBLE_EQ(*ms.gpu.measured.attention_bf16_flops,
+                   0.5 * hardware().gpu("a100-sxm-80gb", "test").measured.attention_bf16_flops.value());
 
   // Nemotron-4 340B on 6144 H100: TP 8, PP 12 (interleaved), distributed optimizer.
   const AtScaleCase& nm = case_where(cases, "Nemotron", "iteration time 8.0 s");

@@ -101,6 +101,11 @@ void header_json_fields(const sim::Scenario& s, json& doc) {
 }
 
 // "Megatron-style" or "FSDP-style": the framework whose overlap the prediction assumes.
+// The loop efficiency beside the kernels' source (docs/training.md, "Loop efficiency").
+std::string loop_text(const train::TrainConfig& c) {
+  return fmt::format(", {:g} of their rates in the training loop", c.loop_efficiency);
+}
+
 std::string framework_text(const train::TrainConfig& c) {
   return train::framework_of(c) == train::Framework::kFsdp ? "FSDP-style" : "Megatron-style";
 }
@@ -154,7 +159,7 @@ void report_train(std::ostream& os, const sim::Scenario& s, const train::TrainRe
   }
   const auto& c = r.config;
   os << fmt::format("{} — {} on {} GPUs of {} ({})\n", s.name, s.model.name, c.gpus(), s.gpu.name, s.cluster.name);
-  os << "kernels priced by " << sim::efficiency_source(s) << "\n";
+  os << "kernels priced by " << sim::efficiency_source(s) << loop_text(c) << "\n";
   os << fmt::format("layout {} ({}); seq {}, global batch {} ({} tokens), microbatch {} x {}; recompute {}; ZeRO {}; {}{}{}\n",
                     train::layout_label(c), framework_text(c), c.seq_len, c.global_batch, format_count(r.tokens_per_step), c.microbatch, c.microbatches(),
                     train::recompute_label(c), c.zero, train::to_string(c.optimizer), c.offload_optimizer ? ", optimizer offloaded" : "",
@@ -225,7 +230,7 @@ void report_search(std::ostream& os, const sim::Scenario& s, const train::Search
   for (int64_t g : o.gpu_counts) counts += (counts.empty() ? "" : ",") + std::to_string(g);
   os << fmt::format("{} — {} on {} ({}), {} GPUs; ranked by {}\n", s.name, s.model.name, s.gpu.name, s.cluster.name,
                     counts, train::to_string(o.rank_by));
-  os << "kernels priced by " << sim::efficiency_source(s) << "\n";
+  os << "kernels priced by " << sim::efficiency_source(s) << loop_text(*s.train) << "\n";
   if (!o.fix.empty()) os << "fixed: " << train::to_string(o.fix) << "\n";
   os << fmt::format("memory headroom {:g}% of HBM kept free beyond the fragmentation allowance\n", 100 * o.memory_headroom);
   os << fmt::format("{} configurations costed, {} feasible; {} rejected\n", res.evaluated, res.feasible, res.rejected_total);

@@ -100,12 +100,12 @@ void header_json_fields(const sim::Scenario& s, json& doc) {
   doc["flop_conventions"] = {{"mfu", train::kMfuConvention}, {"hfu", train::kHfuConvention}};
 }
 
-// "Megatron-style" or "FSDP-style": the framework whose overlap the prediction assumes.
 // The loop efficiency beside the kernels' source (docs/training.md, "Loop efficiency").
 std::string loop_text(const train::TrainConfig& c) {
   return fmt::format(", {:g} of their rates in the training loop", c.loop_efficiency);
 }
 
+// "Megatron-style" or "FSDP-style": the framework whose overlap the prediction assumes.
 std::string framework_text(const train::TrainConfig& c) {
   return train::framework_of(c) == train::Framework::kFsdp ? "FSDP-style" : "Megatron-style";
 }

@@ -119,7 +119,8 @@ TrainResult TrainModel::evaluate(const TrainConfig& c, std::optional<double> tra
   // across HSDP replicas), every microbatch. Gathers prefetch ahead of compute, so in steady state
   // a layer costs max(compute, communication); the first gather of each pass and the last
   // reduction cannot hide. The root unit (embedding, head, final norm) is gathered first and
-  // reduced last. One layer's gather, reduce-scatter and replica all-reduce: alike on every stage, priced once.
+  // reduced last. One layer's gather, reduce-scatter and replica all-reduce are alike on every
+  // stage, so they are priced once.
   const bool sharded = c.zero >= 3 && dpg > 1;
   const double layer_ag = !sharded ? 0.0
                                    : collective(hw::Collective::kAllGather, layer_dense * wb, shard, shard_per_node) +

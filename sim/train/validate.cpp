@@ -117,7 +117,6 @@ model::Precision fp16() {
   return p;
 }
 
-
 std::string layout_text(const TrainConfig& c) {
   std::string s = fmt::format("tp{} pp{} dp{} mb{}", c.layout.tp, c.layout.pp, c.layout.dp, c.microbatch);
   if (c.virtual_stages > 1) s += fmt::format(" v{}", c.virtual_stages);
